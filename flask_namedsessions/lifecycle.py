@@ -1,0 +1,288 @@
+"""Starting sessions during a request and saving them at its end.
+
+One :class:`RequestSessions` lives in ``g._namedsessions`` for each request. It
+decides each session's result (new, load, expire, rotate), restores variables
+into :data:`flask.g`, and at the end turns what changed into one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+import typing as t
+
+from flask import g
+
+from . import ids
+from . import serialize
+from .session import NamedSession
+from .store import SavePlan
+from .store import StoredSession
+
+if t.TYPE_CHECKING:
+    from .config import Settings
+    from .store import Store
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclasses.dataclass
+class Presented:
+    """An ID the request carried, where it came from, and what it loaded."""
+
+    session_id: str
+    source: str  # "arg", "cookie" or "param"
+    stored: StoredSession | None
+
+
+@dataclasses.dataclass
+class Record:
+    """What the extension knows of one started session beyond its public face."""
+
+    session: NamedSession
+    key: str
+    sid: str
+    cookie: dict[str, t.Any]
+    cookie_expires: float | None
+    source: str | None
+    stored: StoredSession | None = None
+    stored_key: str | None = None
+    replaces_sid: str | None = None
+    rotated_from: str | None = None
+    regenerated: bool = False
+    gone: bool = False
+
+    @property
+    def is_new(self) -> bool:
+        return self.stored is None
+
+
+class RequestSessions:
+    """The sessions of one request."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.records: dict[str, Record] = {}
+        self.presented: dict[str, Presented | None] = {}
+        self.failed = False
+        self.finished = False
+        self.ended_cookies: list[tuple[str, dict[str, t.Any]]] = []
+
+    # -- finding and loading -------------------------------------------------------
+
+    def presented_id(
+        self, name: str, explicit: str | None, cookie_id: str | None, param_id: str | None
+    ) -> Presented | None:
+        """Load what the request (or the developer) presents for ``name``:
+        at most one SELECT, none for a malformed or missing ID."""
+        candidates: list[tuple[str | None, str]]
+        if explicit is not None:
+            candidates = [(explicit, "arg")]
+        else:
+            candidates = [(cookie_id, "cookie"), (param_id, "param")]
+        for value, source in candidates:
+            if value is None or not ids.is_valid_id(value):
+                continue
+            cached = self.presented.get(name)
+            if cached is not None and cached.session_id == value:
+                return cached
+            stored = self.store.load(name, ids.lookup_key(name, value))
+            found = Presented(value, source, stored)
+            self.presented[name] = found
+            return found
+        return None
+
+    def is_live(self, presented: Presented | None, now: int) -> bool:
+        """Does ``presented`` name a valid, unexpired session?"""
+        if presented is None or presented.stored is None:
+            return False
+        stored = presented.stored
+        if stored.by_old_key:
+            return (stored.old_key_until or 0) > now and not self._expired(stored, now)
+        return not self._expired(stored, now)
+
+    def _expired(self, stored: StoredSession, now: int) -> bool:
+        if stored.expires_at <= now:
+            return True
+        absolute = self.settings.absolute_timeout
+        return absolute is not None and stored.created_at + absolute * 60000 <= now
+
+    # -- starting --------------------------------------------------------------------
+
+    def start(
+        self,
+        name: str,
+        presented: Presented | None,
+        *,
+        explicit: str | None,
+        expires: float | None,
+        tracking: frozenset[str],
+        cookie: dict[str, t.Any],
+        cookie_expires: float | None,
+        rotate: bool,
+    ) -> NamedSession:
+        """Create, load or replace the session ``name`` (see SPEC section 4)."""
+        now = now_ms()
+        stored = presented.stored if presented else None
+        result = "new"
+        session_id: str | None = None
+        if presented is not None and stored is not None and self.is_live(presented, now):
+            result = "load"
+            if stored.by_old_key:
+                # A request still in flight with a rotated ID: carry on under the
+                # current one, which only the old ID can unseal.
+                session_id = ids.open_successor(presented.session_id, stored.successor or "")
+                if session_id is None:
+                    stored, result = None, "new"
+            else:
+                session_id = presented.session_id
+        elif stored is not None and not stored.by_old_key:
+            result = "expire"
+        if result == "expire" or result == "new":
+            replaced = stored.sid if result == "expire" and stored is not None else None
+            stored = None
+            session_id = explicit if explicit is not None else ids.new_id()
+        else:
+            replaced = None
+        if session_id is None:  # pragma: no cover - every branch sets it
+            session_id = ids.new_id()
+        if expires is None:
+            expires = stored.expires_min if stored is not None else self.settings.expires
+        session = NamedSession(
+            self, name, session_id, result, expires, tracking, self.settings.max_vars
+        )
+        record = Record(
+            session=session,
+            key=ids.lookup_key(name, session_id),
+            sid=stored.sid if stored is not None else secrets.token_hex(16),
+            cookie=cookie,
+            cookie_expires=cookie_expires,
+            source=presented.source if presented else None,
+            stored=stored,
+            stored_key=stored.key if stored is not None else None,
+            replaces_sid=replaced,
+        )
+        self.records[name] = record
+        if stored is not None:
+            for var, text in stored.values.items():
+                session._vars[var] = text
+                setattr(g, var, serialize.loads(text))
+            if rotate and explicit is None and not stored.by_old_key:
+                self._new_id(record, grace=True)
+                session.result = "rotate"
+        return session
+
+    def _new_id(self, record: Record, *, grace: bool) -> None:
+        session = record.session
+        old_id = session.id
+        session.id = ids.new_id()
+        record.key = ids.lookup_key(session.name, session.id)
+        if record.stored is not None:
+            record.rotated_from = old_id if grace else None
+            record.regenerated = True
+
+    def regenerate(self, session: NamedSession) -> None:
+        self._new_id(self.records[session.name], grace=False)
+
+    def end(self, session: NamedSession) -> None:
+        """Delete the stored session now; its cookie is expired at the end."""
+        record = self.records[session.name]
+        if record.stored is not None and not session.ended:
+            self.store.delete(session.name, record.sid)
+        if record.replaces_sid is not None:
+            self.store.delete(session.name, record.replaces_sid)
+            record.replaces_sid = None
+        session.ended = True
+
+    # -- saving ---------------------------------------------------------------------
+
+    def plans(self) -> list[SavePlan]:
+        """Everything to write, serialized first so that a bad value raises
+        before anything reaches the database."""
+        now = now_ms()
+        plans = []
+        for record in self.records.values():
+            session = record.session
+            if session.aborted or session.ended:
+                continue
+            plan = self._plan(record, now)
+            if not plan.is_empty():
+                plans.append(plan)
+        return plans
+
+    def _plan(self, record: Record, now: int) -> SavePlan:
+        session = record.session
+        max_bytes = self.settings.max_value_bytes
+        texts = {
+            var: serialize.dumps(
+                getattr(g, var, None), session=session.name, var=var, max_bytes=max_bytes
+            )
+            for var in session._vars
+        }
+        plan = SavePlan(name=session.name, sid=record.sid, replaces_sid=record.replaces_sid)
+        plan.upserts = {v: text for v, text in texts.items() if text != session._vars[v]}
+        plan.removals = sorted(session._removed)
+        times = self._times(record, now)
+        if record.is_new:
+            plan.create = {
+                "sid": record.sid,
+                "name": session.name,
+                "key": record.key,
+                "created_at": now,
+                **times,
+            }
+        elif record.regenerated or self._touch_due(record, now):
+            plan.update = dict(times)
+            if record.regenerated:
+                plan.update_guard_key = record.stored_key
+                plan.update["key"] = record.key
+                if record.rotated_from is not None:
+                    plan.update["old_key"] = record.stored_key
+                    plan.update["old_key_until"] = now + int(self.settings.rotate_grace * 1000)
+                    plan.update["successor"] = ids.seal_successor(record.rotated_from, session.id)
+                else:
+                    plan.update.update(old_key=None, old_key_until=None, successor=None)
+        return plan
+
+    def _times(self, record: Record, now: int) -> dict[str, t.Any]:
+        expires = record.session.expires
+        expires_at = now + int(expires * 60000)
+        absolute = self.settings.absolute_timeout
+        created = record.stored.created_at if record.stored is not None else now
+        if absolute is not None:
+            expires_at = min(expires_at, created + int(absolute * 60000))
+        return {"touched_at": now, "expires_at": expires_at, "expires_min": expires}
+
+    def _touch_due(self, record: Record, now: int) -> bool:
+        stored = record.stored
+        if stored is None:
+            return False
+        if stored.expires_min != record.session.expires:
+            return True
+        interval = min(self.settings.touch_interval * 1000, stored.expires_min * 6000)
+        return now - stored.touched_at >= interval
+
+    def save(self) -> None:
+        """Write every started session in one transaction (nothing if nothing
+        changed), then note which sessions vanished meanwhile."""
+        plans = self.plans()
+        if not plans:
+            return
+        outcomes = self.store.save(plans)
+        for plan in plans:
+            record = self.records[plan.name]
+            outcome = outcomes[plan.name]
+            if outcome.gone:
+                record.gone = True
+            elif outcome.rotated_elsewhere is not None and record.rotated_from:
+                current = ids.open_successor(
+                    record.rotated_from, outcome.rotated_elsewhere.successor or ""
+                )
+                if current is None:
+                    record.gone = True
+                else:
+                    record.session.id = current

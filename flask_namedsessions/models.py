@@ -1,0 +1,86 @@
+"""The two tables: one row per session, one row per tracked variable.
+
+A variable is its own row so that a save writes only what changed, and two
+requests that change different variables of one session never overwrite each
+other. Sessions are keyed internally by ``sid``, a random handle that is not the
+session ID: rotating an ID then rewrites one row, not every variable.
+
+Times are integer milliseconds since the epoch: exact, cheap to compare and the
+same on every database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+#: Length of the internal ``sid`` handle (hex characters).
+SID_LENGTH = 32
+#: Longest tracked variable name.
+VAR_NAME_LENGTH = 128
+
+_LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+_own_metadata: dict[str, sa.MetaData] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Tables:
+    """The session tables of one app."""
+
+    sessions: sa.Table
+    variables: sa.Table
+
+
+def _define(metadata: sa.MetaData, prefix: str) -> Tables:
+    sessions_name = f"{prefix}sessions"
+    variables_name = f"{prefix}variables"
+    if sessions_name in metadata.tables:
+        return Tables(metadata.tables[sessions_name], metadata.tables[variables_name])
+    table_kw: dict[str, t.Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+    sessions = sa.Table(
+        sessions_name,
+        metadata,
+        sa.Column("sid", sa.String(SID_LENGTH), primary_key=True),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("old_key", sa.String(64), nullable=True),
+        sa.Column("old_key_until", sa.BigInteger, nullable=True),
+        sa.Column("successor", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("touched_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_min", sa.Double, nullable=False),
+        sa.Index(f"ix_{sessions_name}_key", "key", unique=True),
+        sa.Index(f"ix_{sessions_name}_old_key", "old_key"),
+        sa.Index(f"ix_{sessions_name}_expires_at", "expires_at"),
+        **table_kw,
+    )
+    variables = sa.Table(
+        variables_name,
+        metadata,
+        sa.Column(
+            "sid",
+            sa.String(SID_LENGTH),
+            sa.ForeignKey(
+                sessions.c.sid,
+                name=f"fk_{variables_name}_sid",
+                ondelete="CASCADE",
+            ),
+            primary_key=True,
+        ),
+        sa.Column("name", sa.String(VAR_NAME_LENGTH), primary_key=True),
+        sa.Column("value", _LONG_TEXT, nullable=False),
+        **table_kw,
+    )
+    return Tables(sessions, variables)
+
+
+def define_tables(metadata: sa.MetaData | None, prefix: str) -> Tables:
+    """Declare the tables in ``metadata`` (a Flask-SQLAlchemy one, so that
+    migrations see them) or in our own; declaring twice returns the first."""
+    if metadata is None:
+        metadata = _own_metadata.setdefault(prefix, sa.MetaData())
+    return _define(metadata, prefix)

@@ -1,0 +1,66 @@
+"""Values as Flask's tagged JSON, refusing anything it cannot bring back.
+
+Flask's serializer hands unknown types to the app's JSON provider, which would
+quietly store a ``Decimal`` as a string. Here the tagged form goes through the
+standard library's encoder, so an unsupported type fails loudly instead.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from datetime import datetime
+
+from flask.json.tag import JSONTag
+from flask.json.tag import TaggedJSONSerializer
+
+from .exceptions import SessionValueError
+
+
+class _TagPreciseDateTime(JSONTag):
+    """Datetimes with microseconds and their time zone (Flask's own tag keeps
+    whole seconds in UTC only)."""
+
+    __slots__ = ()
+    key = " dt"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, datetime)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return value.isoformat()
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return datetime.fromisoformat(value)
+
+
+_serializer = TaggedJSONSerializer()
+_serializer.register(_TagPreciseDateTime, index=0)
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=True)
+
+
+def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
+    """Serialize one variable's value or raise :exc:`SessionValueError`."""
+    try:
+        text = _encoder.encode(_serializer.tag(value))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SessionValueError(
+            f"cannot store variable {var!r} of session {session!r}:"
+            f" {type(value).__name__} values are not supported (use dict, list,"
+            " tuple, str, bytes, numbers, bool, None, datetime, UUID or Markup)",
+            session=session,
+            var=var,
+        ) from exc
+    if len(text) > max_bytes // 4 and len(text.encode("utf-8")) > max_bytes:
+        raise SessionValueError(
+            f"cannot store variable {var!r} of session {session!r}: its stored"
+            f" form is larger than NAMEDSESSIONS_MAX_VALUE_BYTES ({max_bytes} bytes)",
+            session=session,
+            var=var,
+        )
+    return text
+
+
+def loads(text: str) -> t.Any:
+    """Bring back a value stored by :func:`dumps`."""
+    return _serializer.loads(text)

@@ -1,0 +1,411 @@
+"""Every SQL statement of the extension, on its own connections.
+
+The store never touches the application's ``db.session``: reads run on an
+autocommit connection (one round trip, no transaction held across the view) and
+all writes of one request share one short transaction at its end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from .exceptions import SessionStoreError
+from .models import Tables
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine
+
+_T = t.TypeVar("_T")
+
+
+@dataclasses.dataclass
+class StoredSession:
+    """A session row as loaded, with its variables' stored text."""
+
+    sid: str
+    key: str
+    by_old_key: bool
+    old_key_until: int | None
+    successor: str | None
+    created_at: int
+    touched_at: int
+    expires_at: int
+    expires_min: float
+    values: dict[str, str]
+
+
+@dataclasses.dataclass
+class SavePlan:
+    """What one session's save writes; built by the request, run by the store."""
+
+    name: str
+    sid: str
+    create: dict[str, t.Any] | None = None
+    replaces_sid: str | None = None
+    update: dict[str, t.Any] | None = None
+    update_guard_key: str | None = None
+    upserts: dict[str, str] = dataclasses.field(default_factory=dict)
+    removals: list[str] = dataclasses.field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.create or self.replaces_sid or self.update or self.upserts or self.removals
+        )
+
+
+class SaveOutcome(t.NamedTuple):
+    """How a save went for one session: whether its row still exists, and if
+    another request rotated it first, the ``sid``'s current key row."""
+
+    gone: bool = False
+    rotated_elsewhere: StoredSession | None = None
+
+
+class Store:
+    """The SQL face of one app's sessions."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        get_engine: t.Callable[[], Engine],
+        *,
+        create_tables: bool,
+    ) -> None:
+        self.tables = tables
+        self._get_engine = get_engine
+        self._create_tables = create_tables
+        self._engine: Engine | None = None
+        self._read_engine: Engine | None = None
+        self._lock = threading.Lock()
+        s = tables.sessions
+        v = tables.variables
+        self._columns = (
+            s.c.sid,
+            s.c.key,
+            s.c.old_key_until,
+            s.c.successor,
+            s.c.created_at,
+            s.c.touched_at,
+            s.c.expires_at,
+            s.c.expires_min,
+            v.c.name,
+            v.c.value,
+        )
+        self._join = s.outerjoin(v, v.c.sid == s.c.sid)
+
+    # -- engines ---------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, resolved on first use (tables created then if enabled)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = self._get_engine()
+                    if self._create_tables:
+                        self._run("creating the session tables", self._create, engine)
+                    self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+                    self._engine = engine
+        return self._engine
+
+    @property
+    def read_engine(self) -> Engine:
+        self.engine  # noqa: B018
+        return self._read_engine  # type: ignore[return-value]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _create(self, engine: Engine) -> None:
+        tables = [self.tables.sessions, self.tables.variables]
+        try:
+            self.tables.sessions.metadata.create_all(engine, tables=tables)
+        except sa.exc.DBAPIError:
+            # Another process created them between the check and the CREATE.
+            if not sa.inspect(engine).has_table(self.tables.variables.name):
+                raise
+
+    def dispose(self) -> None:
+        """Close the pooled connections (tests, forks, shutdown)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def create_tables(self) -> None:
+        """Create the tables if they are missing."""
+        self._run("creating the session tables", self._create, self._get_engine())
+
+    @staticmethod
+    def _run(operation: str, func: t.Callable[..., _T], *args: t.Any) -> _T:
+        try:
+            return func(*args)
+        except sa.exc.SQLAlchemyError as exc:
+            raise store_error(operation, exc) from None
+
+    def _read(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
+        """Run a read; retry once when the pool found a dead connection (the
+        database restarted), so a running server recovers by itself."""
+
+        def attempt() -> _T:
+            with self.read_engine.connect() as conn:
+                return func(conn)
+
+        try:
+            return attempt()
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise store_error(operation, exc) from None
+        return self._run(operation, attempt)
+
+    # -- reads -----------------------------------------------------------------
+
+    def load(self, name: str, key: str) -> StoredSession | None:
+        """Load the session whose current (or previous) key is ``key``: one SELECT."""
+        s = self.tables.sessions
+        stmt = (
+            sa.select(*self._columns)
+            .select_from(self._join)
+            .where(sa.or_(s.c.key == key, s.c.old_key == key))
+        )
+        rows = self._read(f"loading session {name!r}", lambda conn: conn.execute(stmt).all())
+        found: StoredSession | None = None
+        for row in rows:
+            if found is None or (found.sid != row.sid and row.key == key):
+                found = StoredSession(
+                    sid=row.sid,
+                    key=row.key,
+                    by_old_key=row.key != key,
+                    old_key_until=row.old_key_until,
+                    successor=row.successor,
+                    created_at=row.created_at,
+                    touched_at=row.touched_at,
+                    expires_at=row.expires_at,
+                    expires_min=row.expires_min,
+                    values={},
+                )
+            if row.sid == found.sid and row.name is not None:
+                found.values[row.name] = row.value
+        return found
+
+    # -- writes ----------------------------------------------------------------
+
+    def _insert(self) -> t.Any:
+        name = self.dialect
+        if name == "postgresql":
+            return postgresql.insert
+        if name in ("mysql", "mariadb"):
+            return mysql.insert
+        if name == "sqlite":
+            return sqlite.insert
+        raise SessionStoreError(f"the {name} database is not supported")
+
+    def _create_stmt(self) -> t.Any:
+        stmt = self._insert()(self.tables.sessions)
+        if self.dialect in ("mysql", "mariadb"):
+            return stmt.prefix_with("IGNORE")
+        return stmt.on_conflict_do_nothing()
+
+    def _upsert_stmt(self) -> t.Any:
+        """INSERT a variable or replace its value, only while its session exists."""
+        s = self.tables.sessions
+        v = self.tables.variables
+        source = sa.select(
+            sa.bindparam("sid", type_=v.c.sid.type),
+            sa.bindparam("name", type_=v.c.name.type),
+            sa.bindparam("value", type_=v.c.value.type),
+        ).where(sa.exists().where(s.c.sid == sa.bindparam("sid")))
+        stmt = self._insert()(v).from_select(["sid", "name", "value"], source)
+        if self.dialect in ("mysql", "mariadb"):
+            return stmt.on_duplicate_key_update(value=stmt.inserted.value)
+        return stmt.on_conflict_do_update(
+            index_elements=[v.c.sid, v.c.name], set_={"value": stmt.excluded.value}
+        )
+
+    def save(self, plans: list[SavePlan]) -> dict[str, SaveOutcome]:
+        """Write every plan in one transaction; all or nothing."""
+        names = ", ".join(repr(p.name) for p in plans)
+        outcomes: dict[str, SaveOutcome] = {}
+        with _Transaction(self, f"saving session {names}") as conn:
+            for plan in plans:
+                outcomes[plan.name] = self._save_one(conn, plan)
+        return outcomes
+
+    def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
+        s = self.tables.sessions
+        v = self.tables.variables
+        if plan.replaces_sid is not None:
+            self._delete_sids(conn, [plan.replaces_sid])
+        if plan.create is not None:
+            result = conn.execute(self._create_stmt(), plan.create)
+            if result.rowcount == 0:
+                # The same explicit ID was created by a request running beside
+                # this one: join that session instead of failing.
+                sid = conn.execute(sa.select(s.c.sid).where(s.c.key == plan.create["key"])).scalar()
+                if sid is None:
+                    return SaveOutcome(gone=True)
+                plan.sid = sid
+        outcome = SaveOutcome()
+        if plan.update is not None:
+            where: sa.ColumnElement[bool] = s.c.sid == plan.sid
+            if plan.update_guard_key is not None:
+                where = sa.and_(where, s.c.key == plan.update_guard_key)
+            result = conn.execute(sa.update(s).where(where).values(**plan.update))
+            if result.rowcount == 0:
+                if plan.update_guard_key is None:
+                    return SaveOutcome(gone=True)
+                current = self._current(conn, plan.sid)
+                if current is None:
+                    return SaveOutcome(gone=True)
+                outcome = SaveOutcome(rotated_elsewhere=current)
+        if plan.upserts:
+            conn.execute(
+                self._upsert_stmt(),
+                [{"sid": plan.sid, "name": k, "value": val} for k, val in plan.upserts.items()],
+            )
+        if plan.removals:
+            conn.execute(sa.delete(v).where(v.c.sid == plan.sid, v.c.name.in_(plan.removals)))
+        return outcome
+
+    def _current(self, conn: Connection, sid: str) -> StoredSession | None:
+        s = self.tables.sessions
+        row = conn.execute(sa.select(*self._columns[:8]).where(s.c.sid == sid)).first()
+        if row is None:
+            return None
+        return StoredSession(
+            sid=row.sid,
+            key=row.key,
+            by_old_key=False,
+            old_key_until=row.old_key_until,
+            successor=row.successor,
+            created_at=row.created_at,
+            touched_at=row.touched_at,
+            expires_at=row.expires_at,
+            expires_min=row.expires_min,
+            values={},
+        )
+
+    def _delete_sids(
+        self, conn: Connection, sids: list[str], *, expired_before: int | None = None
+    ) -> int:
+        """Delete sessions (and their variables); with ``expired_before``, only
+        those still expired at that time, so a session touched meanwhile lives."""
+        s = self.tables.sessions
+        v = self.tables.variables
+        where: sa.ColumnElement[bool] = s.c.sid.in_(sids)
+        if expired_before is not None:
+            where = sa.and_(where, s.c.expires_at < expired_before)
+        deleted = conn.execute(sa.delete(s).where(where)).rowcount
+        if self.dialect == "sqlite":
+            # Foreign keys may be off on an application's SQLite engine.
+            orphan = ~sa.exists().where(s.c.sid == v.c.sid)
+            conn.execute(sa.delete(v).where(v.c.sid.in_(sids), orphan))
+        return int(deleted)
+
+    def delete(self, name: str, sid: str) -> None:
+        """Delete one session now (``session_end``)."""
+        with _Transaction(self, f"ending session {name!r}") as conn:
+            self._delete_sids(conn, [sid])
+
+    def expired_batches(self, now: int, batch_size: int) -> t.Iterator[int]:
+        """Delete expired sessions batch by batch, yielding each batch's count."""
+        s = self.tables.sessions
+        find = (
+            sa.select(s.c.sid)
+            .where(s.c.expires_at < now)
+            .order_by(s.c.expires_at)
+            .limit(batch_size)
+        )
+        while True:
+            sids = self._read(
+                "finding expired sessions", lambda conn: list(conn.execute(find).scalars())
+            )
+            if not sids:
+                return
+            with _Transaction(self, "deleting expired sessions") as conn:
+                count = self._delete_sids(conn, sids, expired_before=now)
+            yield count
+            if len(sids) < batch_size:
+                return
+
+    def count_expired(self, now: int) -> int:
+        s = self.tables.sessions
+        stmt = sa.select(sa.func.count()).select_from(s).where(s.c.expires_at < now)
+        return int(self._read("counting expired sessions", lambda c: c.execute(stmt).scalar_one()))
+
+    def stats(self, now: int) -> list[dict[str, t.Any]]:
+        """Per session name: live and expired sessions, variables, oldest creation."""
+        s = self.tables.sessions
+        v = self.tables.variables
+        live = sa.case((s.c.expires_at >= now, 1), else_=0)
+        var_count = (
+            sa.select(sa.func.count()).where(v.c.sid == s.c.sid).correlate(s).scalar_subquery()
+        )
+        stmt = (
+            sa.select(
+                s.c.name,
+                sa.func.sum(live).label("live"),
+                sa.func.count().label("total"),
+                sa.func.sum(var_count).label("variables"),
+                sa.func.min(s.c.created_at).label("oldest"),
+            )
+            .group_by(s.c.name)
+            .order_by(s.c.name)
+        )
+        rows = self._read("reading session statistics", lambda c: c.execute(stmt).all())
+        return [
+            {
+                "name": r.name,
+                "live": int(r.live or 0),
+                "expired": int(r.total) - int(r.live or 0),
+                "variables": int(r.variables or 0),
+                "oldest": r.oldest,
+            }
+            for r in rows
+        ]
+
+
+def store_error(operation: str, exc: BaseException) -> SessionStoreError:
+    """A :exc:`SessionStoreError` for ``exc`` that carries no statement
+    parameters: those hold ID hashes and values, which must not reach a log.
+    Connection failures keep the driver's first line, which says what broke."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = type(orig).__name__
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        first = str(orig).strip().splitlines()[:1]
+        if first:
+            detail = f"{detail}: {first[0][:200]}"
+    error = SessionStoreError(f"{operation} failed ({detail})")
+    error.operation = operation  # type: ignore[attr-defined]
+    return error
+
+
+class _Transaction:
+    """``engine.begin()`` whose database errors become :exc:`SessionStoreError`."""
+
+    def __init__(self, store: Store, operation: str) -> None:
+        self.store = store
+        self.operation = operation
+        self._cm: t.Any = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self._cm = self.store.engine.begin()
+            return self._cm.__enter__()  # type: ignore[no-any-return]
+        except sa.exc.SQLAlchemyError as exc:
+            raise store_error(self.operation, exc) from None
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        try:
+            self._cm.__exit__(*exc_info)
+        except sa.exc.SQLAlchemyError as exc:
+            raise store_error(self.operation, exc) from None
+        if isinstance(exc_info[1], sa.exc.SQLAlchemyError):
+            raise store_error(self.operation, exc_info[1]) from None

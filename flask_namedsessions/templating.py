@@ -1,0 +1,52 @@
+"""Jinja globals: the ID, a hidden input, and a URL that carries sessions.
+
+For pages that track the ID themselves, or whose forms the link rewriter does
+not reach (forms built by JavaScript, for instance).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from markupsafe import escape
+from markupsafe import Markup
+
+from .api import get_session
+from .api import request_sessions
+from .api import session_id
+from .rewrite import url_with_params
+from .state import get_state
+from .tracking import param_name
+
+
+def session_hidden_input(name: str) -> Markup:
+    """``<input type="hidden">`` carrying session ``name``'s ID."""
+    session = get_session(name)
+    param = param_name(get_state().settings, name)
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        escape(param), escape(session.id)
+    )
+
+
+def session_url(url: str, *names: str) -> str:
+    """``url`` with the parameter of each named session, or of every
+    link-tracked session when no name is given."""
+    settings = get_state().settings
+    if names:
+        sessions = [get_session(n) for n in names]
+    else:
+        sessions = [
+            r.session
+            for r in request_sessions().records.values()
+            if "link" in r.session.tracking and not r.session.ended
+        ]
+    params = {param_name(settings, s.name): s.id for s in sessions}
+    return str(url_with_params(url, params))
+
+
+def template_globals() -> dict[str, t.Callable[..., t.Any]]:
+    return {
+        "session_id": session_id,
+        "session_hidden_input": session_hidden_input,
+        "session_url": session_url,
+    }

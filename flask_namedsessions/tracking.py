@@ -1,0 +1,116 @@
+"""Where an ID comes from, and the cookies that carry it.
+
+Everything read here comes from the visitor, so nothing here raises: a missing,
+repeated, oversized or undecodable value is simply "no ID".
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Request
+from flask import Response
+
+from . import ids
+
+if t.TYPE_CHECKING:
+    from .config import Settings
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def resolve_modes(
+    settings: Settings,
+    *,
+    use_cookie: bool | None,
+    use_link: bool | None,
+    use_none: bool | None,
+    use_auto: bool | None,
+    carried_cookie: bool,
+) -> frozenset[str]:
+    """The effective tracking modes of one session in this request."""
+    if use_none:
+        mode = "none"
+    elif use_auto:
+        mode = "auto"
+    elif use_link:
+        return frozenset({"link", "cookie"} if use_cookie else {"link"})
+    elif use_cookie is not None:
+        mode = "cookie" if use_cookie else "none"
+    else:
+        mode = settings.default_tracking
+    if mode == "auto":
+        return frozenset({"cookie"} if carried_cookie else {"cookie", "link"})
+    return frozenset() if mode == "none" else frozenset({mode})
+
+
+def cookie_name(settings: Settings, name: str) -> str:
+    return f"{settings.cookie_prefix}{name}"
+
+
+def param_name(settings: Settings, name: str) -> str:
+    return f"{settings.param_prefix}{name}"
+
+
+def cookie_id(request: Request, settings: Settings, name: str) -> str | None:
+    """The ID in this session's cookie, if it looks like one."""
+    value = request.cookies.get(cookie_name(settings, name))
+    return value if ids.is_valid_id(value) else None
+
+
+def param_id(request: Request, settings: Settings, name: str) -> str | None:
+    """The ID in the query string or form body, if it looks like one."""
+    key = param_name(settings, name)
+    try:
+        values = request.args.getlist(key)
+        if request.method != "GET" and request.mimetype in _FORM_TYPES:
+            values += request.form.getlist(key)
+    except Exception:
+        return None
+    for value in values:
+        if ids.is_valid_id(value):
+            return value
+    return None
+
+
+def cookie_options(
+    settings: Settings,
+    *,
+    domain: str | None,
+    path: str | None,
+    secure: bool | None,
+    httponly: bool | None,
+    samesite: str | None,
+) -> dict[str, t.Any]:
+    """The cookie attributes: arguments first, then config; ``__Host-``
+    cookies are forced to ``Secure``, ``Path=/`` and no ``Domain``."""
+    options = {
+        "domain": domain if domain is not None else settings.cookie_domain,
+        "path": path if path is not None else settings.cookie_path,
+        "secure": secure if secure is not None else settings.cookie_secure,
+        "httponly": httponly if httponly is not None else settings.cookie_httponly,
+        "samesite": samesite if samesite is not None else settings.cookie_samesite,
+        "partitioned": settings.cookie_partitioned,
+    }
+    if settings.cookie_prefix.startswith("__Host-"):
+        options.update(secure=True, path="/", domain=None)
+    if options["partitioned"]:
+        options["secure"] = True
+    return options
+
+
+def set_cookie(
+    response: Response,
+    name: str,
+    session_id: str,
+    options: dict[str, t.Any],
+    expires_minutes: float | None,
+) -> None:
+    max_age = None if expires_minutes is None else int(expires_minutes * 60)
+    response.set_cookie(name, session_id, max_age=max_age, **options)
+
+
+def expire_cookie(response: Response, name: str, options: dict[str, t.Any]) -> None:
+    """Expire the cookie with the attributes it was set with, or a
+    ``Secure``/``__Host-`` cookie would outlive its session."""
+    response.delete_cookie(name, **options)

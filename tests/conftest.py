@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import os
+import typing as t
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from flask_namedsessions import NamedSessions
+from flask_namedsessions.state import get_state
+
+DATABASE_URLS = {
+    "sqlite": None,  # a file in the test's tmp_path
+    "postgresql": os.environ.get(
+        "NAMEDSESSIONS_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+    "mariadb": os.environ.get(
+        "NAMEDSESSIONS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
+    ),
+}
+
+
+def selected_databases() -> list[str]:
+    """All three unless NAMEDSESSIONS_TEST_DATABASES names fewer explicitly."""
+    chosen = os.environ.get("NAMEDSESSIONS_TEST_DATABASES", "sqlite,postgresql,mariadb")
+    names = [n.strip() for n in chosen.split(",") if n.strip()]
+    unknown = set(names) - set(DATABASE_URLS)
+    if unknown:
+        raise pytest.UsageError(f"NAMEDSESSIONS_TEST_DATABASES: unknown {sorted(unknown)}")
+    return names
+
+
+_reachable: dict[str, str | None] = {}
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+
+def _check_reachable(url: str) -> None:
+    if url not in _reachable:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            _reachable[url] = None
+        except sa.exc.SQLAlchemyError as exc:
+            _reachable[url] = str(exc).splitlines()[0]
+        finally:
+            engine.dispose()
+    if _reachable[url] is not None:
+        pytest.fail(
+            f"database {url} is unreachable ({_reachable[url]}); start it, or narrow the"
+            " run with NAMEDSESSIONS_TEST_DATABASES",
+            pytrace=False,
+        )
+
+
+def clean_tables(url: str, prefix: str = "namedsessions_") -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            for table in (f"{prefix}variables", f"{prefix}sessions"):
+                if table in names:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=selected_databases())
+def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[str]:
+    """The URL of each database the store is tested on, tables emptied."""
+    name = request.param
+    url = DATABASE_URLS[name] or f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
+    if name != "sqlite":
+        _check_reachable(url)
+        clean_tables(url)
+    yield url
+    if name != "sqlite":
+        clean_tables(url)
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: t.Any) -> t.Iterator[t.Callable[..., Flask]]:
+    """Build apps on ``database_url``; their engines are disposed afterwards."""
+    apps: list[Flask] = []
+
+    def make(**config: t.Any) -> Flask:
+        app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+        app.config.update(
+            TESTING=True,
+            SECRET_KEY="test",
+            NAMEDSESSIONS_DATABASE_URI=database_url,
+        )
+        app.config.update(config)
+        NamedSessions(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        get_state(app).store.dispose()
+
+
+@pytest.fixture
+def app(make_app: t.Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> t.Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> t.Any:
+    return app.test_cli_runner()
+
+
+class StatementLog:
+    """SQL statements sent on an engine, transaction control left out."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            self.statements.append(statement)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    @property
+    def writes(self) -> list[str]:
+        return [s for s in self.statements if not s.lstrip().upper().startswith("SELECT")]
+
+    @property
+    def reads(self) -> list[str]:
+        return [s for s in self.statements if s.lstrip().upper().startswith("SELECT")]
+
+
+@pytest.fixture
+def sql_count(app: Flask) -> t.Iterator[StatementLog]:
+    """Counts statements on the app's session engine (created, tables ready)."""
+    with app.app_context():
+        engine = get_state(app).store.engine
+    log = StatementLog()
+    sa.event.listen(engine, "before_cursor_execute", log)
+    yield log
+    sa.event.remove(engine, "before_cursor_execute", log)
