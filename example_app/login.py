@@ -1,0 +1,57 @@
+"""The login / continue / logout demo: the simple face of sessions.
+
+``has_session`` checks without creating anything; the login gives the session a
+fresh ID, so an ID seen before logging in is worthless afterwards.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug import Response
+
+from flask_namedsessions import get_session
+from flask_namedsessions import has_session
+from flask_namedsessions import session_start
+
+bp = Blueprint("login", __name__, url_prefix="/demos/sessions")
+
+
+@bp.route("/login")
+def login_form() -> str:
+    return render_template("login.html")
+
+
+@bp.route("/start", methods=["POST"])
+def start() -> str:
+    name = request.form.get("name", "").strip()[:80] or "stranger"
+    session = session_start("login", expires=30)
+    session.regenerate_id()
+    session["name"] = name
+    return render_template("login_message.html", message=f"hello {name} you have logged in")
+
+
+@bp.route("/continue")
+def continue_() -> str:
+    if has_session("login"):
+        session = session_start("login")
+        message = f"hello {session['name']} you are logged in"
+    else:
+        message = "you are not logged in"
+    return render_template("login_message.html", message=message)
+
+
+@bp.route("/logout")
+def logout() -> Response:
+    if has_session("login"):
+        session_start("login")
+        get_session("login").end()
+    return redirect(url_for("login.logged_out"))
+
+
+@bp.route("/logged-out")
+def logged_out() -> str:
+    return render_template("login_message.html", message="You have been logged out")
