@@ -10,7 +10,6 @@ from flask import Blueprint
 from flask import g
 from flask import render_template
 from flask import request
-
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_result
 from flask_namedsessions import session_start
@@ -45,6 +44,4 @@ def preferences() -> str:
         g.favoriteColor = color if color in COLORS else ""
         for field in TRAVEL:
             setattr(g, field, field.lower() in request.form)
-    return render_template(
-        "prefs.html", travel=TRAVEL, colors=COLORS, result=session_result(NAME)
-    )
+    return render_template("prefs.html", travel=TRAVEL, colors=COLORS, result=session_result(NAME))

@@ -1,0 +1,135 @@
+"""What values can be stored, and what happens with those that cannot."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import typing as t
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask import g
+from flask_namedsessions import session_add_var
+from flask_namedsessions import session_start
+from flask_namedsessions import SessionValueError
+from flask_namedsessions.state import get_state
+from markupsafe import Markup
+
+VALUES: dict[str, t.Any] = {
+    "tuple": (1, "two", (3.5, None)),
+    "bytes": b"\x00\xffbinary",
+    "naive": datetime.datetime(2026, 11, 22, 15, 30, 1, 123456),
+    "aware": datetime.datetime(
+        2026, 11, 22, 15, 30, 1, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+    ),
+    "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "markup": Markup("<b>bold</b>"),
+    "nested": {"list": [1, 2, {"k": b"v"}], "flag": True, "none": None},
+    "text": "caf\u00e9 \U0001f680 \x00",
+    "big": 2**62,
+    "float": 0.1,
+}
+
+
+def stored_rows(app: Flask) -> list[t.Any]:
+    with app.app_context():
+        store = get_state(app).store
+        with store.engine.connect() as conn:
+            return list(conn.execute(sa.select(store.tables.variables)).all())
+
+
+def test_rich_values_round_trip(app: Flask) -> None:
+    @app.route("/set")
+    def set_() -> str:
+        s = session_start("data")
+        for key, value in VALUES.items():
+            s[key] = value
+        return ""
+
+    @app.route("/get")
+    def get_() -> str:
+        session_start("data")
+        for key, value in VALUES.items():
+            loaded = getattr(g, key)
+            assert loaded == value, key
+            assert type(loaded) is type(value), key
+        return "ok"
+
+    client = app.test_client()
+    client.get("/set")
+    assert client.get("/get").text == "ok"
+
+
+def test_missing_g_attribute_saves_none(app: Flask) -> None:
+    @app.route("/set")
+    def set_() -> str:
+        session_start("data")
+        session_add_var("data", "never_set")
+        return ""
+
+    @app.route("/get")
+    def get_() -> str:
+        s = session_start("data")
+        return f"{'never_set' in s} {g.never_set}"
+
+    client = app.test_client()
+    client.get("/set")
+    assert client.get("/get").text == "True None"
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [(decimal.Decimal("1.5"), "Decimal"), (object(), "object"), ({1, 2}, "set")],
+)
+def test_unstorable_value_raises_and_writes_nothing(
+    app: Flask, value: t.Any, type_name: str
+) -> None:
+    @app.route("/good")
+    def good() -> str:
+        s = session_start("cart")
+        s["fine"] = 1
+        return ""
+
+    @app.route("/bad")
+    def bad() -> str:
+        s = session_start("cart")
+        other = session_start("other")
+        other["fine"] = "also not written"
+        s["fine"] = 2
+        s["broken"] = value
+        return ""
+
+    client = app.test_client()
+    client.get("/good")
+    before = stored_rows(app)
+    with pytest.raises(SessionValueError) as info:
+        client.get("/bad")
+    assert str(info.value).startswith(
+        f"cannot store variable 'broken' of session 'cart': {type_name} values"
+    )
+    assert info.value.session == "cart" and info.value.var == "broken"
+    assert stored_rows(app) == before
+
+
+def test_unstorable_value_is_a_500_without_propagation(app: Flask) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/bad")
+    def bad() -> str:
+        session_start("cart")["broken"] = object()
+        return "should not be sent"
+
+    response = app.test_client().get("/bad")
+    assert response.status_code == 500
+    assert "Set-Cookie" not in response.headers
+    assert stored_rows(app) == []
+
+
+@pytest.mark.parametrize("var", ["1abc", "with space", "_namedsessions", "a" * 129, ""])
+def test_bad_variable_name_raises_naming_session(app: Flask, var: str) -> None:
+    with app.test_request_context():
+        session_start("cart")
+        with pytest.raises(SessionValueError, match="cannot track variable .* in session 'cart'"):
+            session_add_var("cart", var)
