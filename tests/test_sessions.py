@@ -9,8 +9,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
-
-from flask_namedsessions import SessionNotStarted
 from flask_namedsessions import get_session
 from flask_namedsessions import has_session
 from flask_namedsessions import session_abort
@@ -21,6 +19,7 @@ from flask_namedsessions import session_id
 from flask_namedsessions import session_remove_var
 from flask_namedsessions import session_result
 from flask_namedsessions import session_start
+from flask_namedsessions import SessionNotStarted
 from flask_namedsessions.ids import lookup_key
 
 
@@ -212,9 +211,11 @@ def test_explicit_id_is_created_then_loaded(app: Flask) -> None:
 
 
 def test_explicit_id_outside_the_alphabet_raises(app: Flask) -> None:
-    with app.test_request_context():
-        with pytest.raises(ValueError, match="invalid id= for session 'cart'"):
-            session_start("cart", id="has space")
+    with (
+        app.test_request_context(),
+        pytest.raises(ValueError, match="invalid id= for session 'cart'"),
+    ):
+        session_start("cart", id="has space")
 
 
 @pytest.mark.parametrize(
@@ -472,8 +473,7 @@ def test_calls_before_start_raise_session_not_started(app: Flask) -> None:
             with pytest.raises(SessionNotStarted) as info:
                 call()
             assert str(info.value) == (
-                "session 'cart' was not started in this request;"
-                " call session_start('cart') first"
+                "session 'cart' was not started in this request; call session_start('cart') first"
             )
 
 

@@ -131,5 +131,5 @@ def test_unstorable_value_is_a_500_without_propagation(app: Flask) -> None:
 def test_bad_variable_name_raises_naming_session(app: Flask, var: str) -> None:
     with app.test_request_context():
         session_start("cart")
-        with pytest.raises(SessionValueError, match="cannot track variable .* in session 'cart'"):
+        with pytest.raises(SessionValueError, match=r"cannot track variable .* in session 'cart'"):
             session_add_var("cart", var)
