@@ -41,6 +41,21 @@ class StoredSession:
     expires_min: float
     values: dict[str, str]
 
+    @classmethod
+    def from_row(cls, row: t.Any, *, by_old_key: bool) -> StoredSession:
+        return cls(
+            sid=row.sid,
+            key=row.key,
+            by_old_key=by_old_key,
+            old_key_until=row.old_key_until,
+            successor=row.successor,
+            created_at=row.created_at,
+            touched_at=row.touched_at,
+            expires_at=row.expires_at,
+            expires_min=row.expires_min,
+            values={},
+        )
+
 
 @dataclasses.dataclass
 class SavePlan:
@@ -179,18 +194,7 @@ class Store:
         found: StoredSession | None = None
         for row in rows:
             if found is None or (found.sid != row.sid and row.key == key):
-                found = StoredSession(
-                    sid=row.sid,
-                    key=row.key,
-                    by_old_key=row.key != key,
-                    old_key_until=row.old_key_until,
-                    successor=row.successor,
-                    created_at=row.created_at,
-                    touched_at=row.touched_at,
-                    expires_at=row.expires_at,
-                    expires_min=row.expires_min,
-                    values={},
-                )
+                found = StoredSession.from_row(row, by_old_key=row.key != key)
             if row.sid == found.sid and row.name is not None:
                 found.values[row.name] = row.value
         return found
@@ -279,18 +283,7 @@ class Store:
         row = conn.execute(sa.select(*self._columns[:8]).where(s.c.sid == sid)).first()
         if row is None:
             return None
-        return StoredSession(
-            sid=row.sid,
-            key=row.key,
-            by_old_key=False,
-            old_key_until=row.old_key_until,
-            successor=row.successor,
-            created_at=row.created_at,
-            touched_at=row.touched_at,
-            expires_at=row.expires_at,
-            expires_min=row.expires_min,
-            values={},
-        )
+        return StoredSession.from_row(row, by_old_key=False)
 
     def _delete_sids(
         self, conn: Connection, sids: list[str], *, expired_before: int | None = None

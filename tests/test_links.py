@@ -1,0 +1,167 @@
+"""Link tracking on real Flask responses: bodies, redirects, headers, templates."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Flask
+from flask import Response
+from flask import redirect
+from flask import render_template_string
+from flask import stream_with_context
+
+from flask_namedsessions import session_start
+
+PAGE = (
+    '<a href="/next">next</a> <a href="https://elsewhere.org/x">away</a>'
+    '<form method="post"><input name="q"></form>'
+)
+
+
+def link_app(app: Flask, **start: t.Any) -> Flask:
+    start.setdefault("use_link", True)
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", **start)
+        return PAGE
+
+    return app
+
+
+def test_html_links_and_forms_carry_the_id(app: Flask) -> None:
+    response = link_app(app).test_client().get("/")
+    sid = _id_from(response.text)
+    assert response.text == (
+        f'<a href="/next?_session:cart={sid}">next</a> <a href="https://elsewhere.org/x">away</a>'
+        f'<form method="post"><input type="hidden" name="_session:cart" value="{sid}">'
+        '<input name="q"></form>'
+    )
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "Set-Cookie" not in response.headers
+
+
+def _id_from(text: str) -> str:
+    return text.split("_session:cart=", 1)[1].split('"', 1)[0]
+
+
+def test_next_request_with_parameter_loads_the_session(app: Flask) -> None:
+    client = link_app(app).test_client()
+    sid = _id_from(client.get("/").text)
+
+    @app.route("/next")
+    def next_() -> str:
+        return session_start("cart", use_link=True).result
+
+    assert app.test_client().get(f"/next?_session:cart={sid}").text == "load"
+
+
+def test_existing_referrer_policy_is_kept(app: Flask) -> None:
+    @app.route("/")
+    def index() -> Response:
+        session_start("cart", use_link=True)
+        return Response(PAGE, headers={"Referrer-Policy": "no-referrer"})
+
+    response = app.test_client().get("/")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_non_html_responses_are_not_rewritten(app: Flask) -> None:
+    @app.route("/json")
+    def json() -> dict[str, str]:
+        session_start("cart", use_link=True)
+        return {"html": PAGE}
+
+    @app.route("/text")
+    def text() -> Response:
+        session_start("cart", use_link=True)
+        return Response(PAGE, mimetype="text/plain")
+
+    client = app.test_client()
+    assert client.get("/json").json == {"html": PAGE}
+    response = client.get("/text")
+    assert response.text == PAGE
+    assert "Cache-Control" not in response.headers
+
+
+def test_cookie_tracked_session_leaves_html_alone(app: Flask) -> None:
+    response = link_app(app, use_link=None).test_client().get("/")
+    assert response.text == PAGE
+    assert "Cache-Control" not in response.headers
+
+
+def test_same_origin_redirect_carries_the_id(app: Flask) -> None:
+    @app.route("/go")
+    def go() -> Response:
+        session_start("cart", use_link=True)
+        return redirect("/target#top")
+
+    @app.route("/away")
+    def away() -> Response:
+        session_start("cart", use_link=True)
+        return redirect("https://elsewhere.org/")
+
+    client = app.test_client()
+    response = client.get("/go")
+    location = response.headers["Location"]
+    assert location.startswith("/target?_session:cart=") and location.endswith("#top")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    away = client.get("/away")
+    assert away.headers["Location"] == "https://elsewhere.org/"
+    assert "Cache-Control" not in away.headers
+
+
+def test_link_hosts_config_counts_as_same_site(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_LINK_HOSTS=["static.example.com"])
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", use_link=True)
+        return '<a href="//static.example.com/a">s</a><a href="//other.example.com/a">o</a>'
+
+    text = app.test_client().get("/").text
+    assert text.count("_session:cart=") == 1
+    assert '<a href="//other.example.com/a">o</a>' in text
+
+
+def test_streamed_html_is_rewritten_without_content_length(app: Flask) -> None:
+    chunks = ["<a hr", 'ef="/a">a</a><for', "m>", "</form>", '<a href="/b">b</a>']
+
+    @app.route("/stream")
+    def stream() -> Response:
+        session_start("cart", use_link=True)
+
+        def generate() -> t.Iterator[str]:
+            yield from chunks
+
+        return Response(stream_with_context(generate()), mimetype="text/html")
+
+    response = app.test_client().get("/stream")
+    sid = _id_from(response.text)
+    assert "Content-Length" not in response.headers
+    assert response.text == (
+        f'<a href="/a?_session:cart={sid}">a</a><form>'
+        f'<input type="hidden" name="_session:cart" value="{sid}"></form>'
+        f'<a href="/b?_session:cart={sid}">b</a>'
+    )
+
+
+def test_template_helpers(app: Flask) -> None:
+    @app.route("/")
+    def index() -> str:
+        session_start("cart")
+        session_start("prefs", use_link=True)
+        return render_template_string(
+            "{{ session_id('cart') }}|{{ session_hidden_input('cart') }}|"
+            "{{ session_url('/x', 'cart') }}|{{ session_url('/y?a=1#f') }}"
+        )
+
+    client = app.test_client()
+    text = client.get("/").text
+    cart, hidden, url_cart, url_links = text.split("|")
+    assert hidden == f'<input type="hidden" name="_session:cart" value="{cart}">'
+    assert url_cart == f"/x?_session:cart={cart}"
+    assert url_links.startswith("/y?a=1&amp;_session:prefs=") and url_links.endswith("#f")
