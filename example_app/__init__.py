@@ -10,6 +10,7 @@ import typing as t
 
 from flask import Flask
 from flask import render_template
+
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import SessionStoreError
 

@@ -11,10 +11,11 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug import Response
+
 from flask_namedsessions import get_session
 from flask_namedsessions import has_session
 from flask_namedsessions import session_start
-from werkzeug import Response
 
 bp = Blueprint("login", __name__, url_prefix="/demos/sessions")
 

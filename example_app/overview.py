@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import render_template
 from flask import request
+
 from flask_namedsessions import has_session
 from flask_namedsessions import session_start
 

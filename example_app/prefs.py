@@ -10,6 +10,7 @@ from flask import Blueprint
 from flask import g
 from flask import render_template
 from flask import request
+
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_result
 from flask_namedsessions import session_start

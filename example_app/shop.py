@@ -7,8 +7,8 @@ while the browser sends none back, every same-origin link and form of the page
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import abort
+from flask import Blueprint
 from flask import g
 from flask import redirect
 from flask import render_template

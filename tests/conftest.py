@@ -6,6 +6,7 @@ import typing as t
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+
 from flask_namedsessions import NamedSessions
 from flask_namedsessions.state import get_state
 

@@ -6,6 +6,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
-from flask import Response
 from flask import redirect
 from flask import render_template_string
+from flask import Response
 from flask import stream_with_context
 
 from flask_namedsessions import session_start
@@ -109,9 +109,9 @@ def test_same_origin_redirect_carries_the_id(app: Flask) -> None:
     location = response.headers["Location"]
     assert location.startswith("/target?_session:cart=") and location.endswith("#top")
     assert response.headers["Cache-Control"] == "private, no-store"
-    away = client.get("/away")
-    assert away.headers["Location"] == "https://elsewhere.org/"
-    assert "Cache-Control" not in away.headers
+    foreign = client.get("/away")
+    assert foreign.headers["Location"] == "https://elsewhere.org/"
+    assert "Cache-Control" not in foreign.headers
 
 
 def test_link_hosts_config_counts_as_same_site(make_app: t.Callable[..., Flask]) -> None:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+
 from flask_namedsessions import get_session
 from flask_namedsessions import has_session
 from flask_namedsessions import session_abort

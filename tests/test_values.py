@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+from markupsafe import Markup
+
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionValueError
 from flask_namedsessions.state import get_state
-from markupsafe import Markup
 
 VALUES: dict[str, t.Any] = {
     "tuple": (1, "two", (3.5, None)),
