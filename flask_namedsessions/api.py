@@ -29,11 +29,16 @@ RESULTS = ("new", "load", "expire", "rotate")
 
 
 def request_sessions() -> RequestSessions:
-    """This request's sessions, created on first use."""
+    """This request's sessions, created on first use.
+
+    Flask may reuse an outer app context, so ``g`` can still hold another
+    request's state: it is only ours if it names this very request.
+    """
     current = g.get(STATE_ATTR)
-    if current is None:
+    this_request = t.cast(t.Any, request)._get_current_object()
+    if current is None or current.request is not this_request:
         state = get_state()
-        current = RequestSessions(state.settings, state.store)
+        current = RequestSessions(state.settings, state.store, this_request)
         setattr(g, STATE_ATTR, current)
     return t.cast(RequestSessions, current)
 

@@ -122,20 +122,30 @@ class NamedSessions:
         app.cli.add_command(cli)
 
 
+def _current_sessions() -> RequestSessions | None:
+    """This request's sessions, if it started any. Flask may reuse an outer
+    app context, so ``g`` can hold another request's state: that is ignored."""
+    current: RequestSessions | None = g.get(STATE_ATTR)
+    if current is None or current.request is not t.cast(t.Any, request)._get_current_object():
+        return None
+    return current
+
+
 def _before_request() -> None:
-    # Flask may reuse an outer app context, so ``g`` can hold a previous
-    # request's state: start from nothing. The state is created on first use.
-    setattr(g, STATE_ATTR, None)
+    # Drop a previous request's state; sessions started by a hook that ran
+    # before this one belong to this request and stay.
+    if _current_sessions() is None:
+        setattr(g, STATE_ATTR, None)
 
 
 def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
-    sessions = g.get(STATE_ATTR)
+    sessions = _current_sessions()
     if sessions is not None:
         sessions.failed = True
 
 
 def _after_request(response: Response) -> Response:
-    sessions: RequestSessions | None = g.get(STATE_ATTR)
+    sessions = _current_sessions()
     if sessions is None or sessions.finished:
         return response
     sessions.finished = True

@@ -63,8 +63,10 @@ class Record:
 class RequestSessions:
     """The sessions of one request."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, request: object) -> None:
         self.settings = settings
+        #: the request these sessions belong to
+        self.request = request
         self.store = store
         self.records: dict[str, Record] = {}
         self.presented: dict[str, Presented | None] = {}

@@ -575,3 +575,49 @@ def test_flask_session_is_untouched(app: Flask) -> None:
     client.get("/")
     assert client.get("/").text == "2 2"
     assert client.get_cookie("session") is not None
+
+
+def test_outer_app_context_does_not_leak_between_requests(app: Flask) -> None:
+    @app.route("/start")
+    def start() -> str:
+        session_start("cart")["visits"] = 1
+        return ""
+
+    @app.route("/other")
+    def other() -> str:
+        return str(has_session("cart"))
+
+    with app.app_context():
+        client = app.test_client()
+        client.get("/start")
+        fresh = app.test_client()
+        assert fresh.get("/other").text == "False"
+        with pytest.raises(SessionNotStarted), app.test_request_context():
+            get_session("cart")
+
+
+def test_session_started_in_an_earlier_hook_is_saved(make_app: t.Callable[..., Flask]) -> None:
+    app = Flask(__name__)
+
+    @app.before_request
+    def early() -> None:
+        session_start("cart").add_var("visits")
+        g.visits = (g.get("visits") or 0) + 1
+
+    @app.route("/")
+    def index() -> str:
+        return f"{session_result('cart')} {g.visits}"
+
+    configured = make_app()
+    app.config.update({k: v for k, v in configured.config.items() if k.startswith("NAMED")})
+    app.instance_path = configured.instance_path
+    from flask_namedsessions import NamedSessions
+    from flask_namedsessions.state import get_state
+
+    NamedSessions(app)
+    try:
+        client = app.test_client()
+        assert client.get("/").text == "new 1"
+        assert client.get("/").text == "load 2"
+    finally:
+        get_state(app).store.dispose()
