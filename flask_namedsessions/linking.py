@@ -50,15 +50,17 @@ def apply_links(response: Response, params: dict[str, str], origin: Origin) -> N
             response.headers["Location"] = changed
             carries = True
     if response.mimetype in _HTML_TYPES and not response.direct_passthrough:
-        carries = True
         if response.is_streamed:
+            # What the body will carry is not known yet: assume the ID.
+            carries = True
             response.response = _stream(response.response, HTMLRewriter(params, origin), "utf-8")
             response.headers.pop("Content-Length", None)
         else:
-            body = response.get_data()
-            response.set_data(
-                rewrite_html(body.decode("latin-1"), params, origin).encode("latin-1")
-            )
+            html = response.get_data().decode("latin-1")
+            rewritten = rewrite_html(html, params, origin)
+            if rewritten != html:
+                response.set_data(rewritten.encode("latin-1"))
+                carries = True
     if carries:
         response.headers["Cache-Control"] = "private, no-store"
         response.headers.setdefault("Referrer-Policy", "same-origin")

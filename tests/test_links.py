@@ -48,13 +48,12 @@ def _id_from(text: str) -> str:
 
 
 def test_next_request_with_parameter_loads_the_session(app: Flask) -> None:
-    client = link_app(app).test_client()
-    sid = _id_from(client.get("/").text)
-
     @app.route("/next")
     def next_() -> str:
         return session_start("cart", use_link=True).result
 
+    client = link_app(app).test_client()
+    sid = _id_from(client.get("/").text)
     assert app.test_client().get(f"/next?_session:cart={sid}").text == "load"
 
 
