@@ -46,6 +46,10 @@ def example_server(tmp_path: Path) -> t.Iterator[str]:
             f"127.0.0.1:{port}",
             "--workers",
             "2",
+            # Threads: a browser keeps idle preconnected sockets open, which
+            # would hold a sync worker each.
+            "--threads",
+            "8",
             "example_app:create_app()",
         ],
         cwd=ROOT,
@@ -73,6 +77,8 @@ def example_server(tmp_path: Path) -> t.Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 @pytest.fixture(scope="session")
