@@ -1,0 +1,120 @@
+"""init_app: defaults, checks, registration."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask
+
+from flask_namedsessions import NamedSessions
+from flask_namedsessions import session_start
+from flask_namedsessions.config import DEFAULTS
+from flask_namedsessions.state import get_state
+
+
+def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_EXPIRES"] = 30
+    NamedSessions(app)
+    assert app.config["NAMEDSESSIONS_EXPIRES"] == 30
+    for key, value in DEFAULTS.items():
+        if key != "NAMEDSESSIONS_EXPIRES":
+            assert app.config[key] == value
+    assert get_state(app).settings.expires == 30.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("NAMEDSESSIONS_EXPIRES", 0, "NAMEDSESSIONS_EXPIRES must be a positive number, got 0"),
+        ("NAMEDSESSIONS_EXPIRES", "15", "NAMEDSESSIONS_EXPIRES must be a positive number"),
+        ("NAMEDSESSIONS_DEFAULT_TRACKING", "url", "NAMEDSESSIONS_DEFAULT_TRACKING must be one of"),
+        ("NAMEDSESSIONS_COOKIE_SAMESITE", "lax", "NAMEDSESSIONS_COOKIE_SAMESITE must be one of"),
+        ("NAMEDSESSIONS_COOKIE_HTTPONLY", 1, "NAMEDSESSIONS_COOKIE_HTTPONLY must be True or False"),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 2, "NAMEDSESSIONS_GC_PROBABILITY must be between"),
+        ("NAMEDSESSIONS_LINK_HOSTS", "a.com", "NAMEDSESSIONS_LINK_HOSTS must be a list"),
+        ("NAMEDSESSIONS_TABLE_PREFIX", "x-y", "NAMEDSESSIONS_TABLE_PREFIX must be a string"),
+        ("NAMEDSESSIONS_MAX_VARS", 0, "NAMEDSESSIONS_MAX_VARS must be a positive integer"),
+    ],
+)
+def test_bad_config_value_names_the_key(
+    tmp_path: t.Any, key: str, value: t.Any, message: str
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = value
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value).startswith(message)
+
+
+def test_second_init_app_on_one_app_raises(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    extension = NamedSessions(app)
+    with pytest.raises(RuntimeError, match="already set up on this app"):
+        extension.init_app(app)
+
+
+def test_one_instance_serves_two_apps(make_app: t.Callable[..., Flask], tmp_path: t.Any) -> None:
+    extension = NamedSessions()
+    first = Flask("first", instance_path=str(tmp_path / "a"))
+    second = Flask("second", instance_path=str(tmp_path / "b"))
+    second.config["NAMEDSESSIONS_EXPIRES"] = 2
+    for app in (first, second):
+        extension.init_app(app)
+
+        @app.route("/")
+        def index() -> str:
+            return str(session_start("cart").expires)
+
+    try:
+        assert first.test_client().get("/").text == "15.0"
+        assert second.test_client().get("/").text == "2.0"
+    finally:
+        for app in (first, second):
+            get_state(app).store.dispose()
+
+
+def test_missing_init_app_is_a_clear_error() -> None:
+    app = Flask(__name__)
+    with app.test_request_context(), pytest.raises(RuntimeError) as info:
+        session_start("cart")
+    assert str(info.value) == (
+        "flask-namedsessions is not set up for this app; call NamedSessions().init_app(app) first"
+    )
+
+
+def test_host_prefix_forces_secure_settings(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(
+        NAMEDSESSIONS_COOKIE_PREFIX="__Host-",
+        NAMEDSESSIONS_COOKIE_PATH="/x",
+        NAMEDSESSIONS_COOKIE_DOMAIN="example.com",
+    )
+    NamedSessions(app)
+    settings = get_state(app).settings
+    assert (settings.cookie_secure, settings.cookie_path, settings.cookie_domain) == (
+        True,
+        "/",
+        None,
+    )
+
+
+def test_default_database_is_sqlite_in_instance_folder(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "inst"))
+    NamedSessions(app)
+
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart").result
+
+    try:
+        assert app.test_client().get("/").text == "new"
+        assert (tmp_path / "inst" / "namedsessions.sqlite3").exists()
+        with app.app_context():
+            engine = get_state(app).store.engine
+            with engine.connect() as conn:
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        assert mode == "wal"
+    finally:
+        get_state(app).store.dispose()
