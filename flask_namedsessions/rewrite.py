@@ -127,6 +127,10 @@ class HTMLRewriter:
         self._in_form = False
         self._base: str | None = None
         self._base_seen = False
+        #: while a tag waits for its ``>``: how far the buffer is known to
+        #: have none, so that each chunk is searched once
+        self._scanned = 0
+        self._tag_pending = False
         self._hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in self.params.items()
@@ -169,12 +173,20 @@ class HTMLRewriter:
                     break
                 out.append(buf[pos:lt])
                 pos = lt
+                if self._scanned and not final and n - pos <= MAX_TAG:
+                    self.steps += n - pos - self._scanned
+                    if buf.find(">", pos + self._scanned) == -1:
+                        self._scanned = n - pos
+                        break
+                self._scanned = 0
                 try:
                     pos = self._markup(buf, pos, out, final)
                 except _Incomplete:
                     if final or n - pos > MAX_TAG:
                         self._state = _PASS
                         continue
+                    if self._tag_pending:
+                        self._scanned = n - pos
                     break
             elif state == _RAW:
                 found = _raw_end(self._raw_name).search(buf, pos)
@@ -263,12 +275,14 @@ class HTMLRewriter:
                 self._state = _BOGUS
                 return pos + 2
             name = _TAG_NAME.match(buf, pos + 2)
+            self._tag_pending = True
             end = buf.find(">", pos)
             if name is None or end == -1 or name.end() >= n:
                 raise _Incomplete
             self.steps += end + 1 - pos
             if end + 1 - pos > MAX_TAG:
                 raise _Incomplete
+            self._tag_pending = False
             if name.group().lower() == "form":
                 self._in_form = False
             out.append(buf[pos : end + 1])
@@ -276,7 +290,9 @@ class HTMLRewriter:
         if not (nxt.isascii() and nxt.isalpha()):
             out.append("<")
             return pos + 1
+        self._tag_pending = True
         tag = _parse_tag(buf, pos)
+        self._tag_pending = False
         self.steps += tag.end - pos
         if tag.end - pos > MAX_TAG:
             raise _Incomplete
