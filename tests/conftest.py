@@ -143,11 +143,24 @@ class StatementLog:
 
 
 @pytest.fixture
-def sql_count(app: Flask) -> t.Iterator[StatementLog]:
-    """Counts statements on the app's session engine (created, tables ready)."""
-    with app.app_context():
-        engine = get_state(app).store.engine
-    log = StatementLog()
-    sa.event.listen(engine, "before_cursor_execute", log)
-    yield log
-    sa.event.remove(engine, "before_cursor_execute", log)
+def count_sql() -> t.Iterator[t.Callable[[Flask], StatementLog]]:
+    """Count statements on an app's session engine (created, tables ready)."""
+    listening: list[tuple[sa.Engine, StatementLog]] = []
+
+    def start(app: Flask) -> StatementLog:
+        with app.app_context():
+            engine = get_state(app).store.engine
+        log = StatementLog()
+        sa.event.listen(engine, "before_cursor_execute", log)
+        listening.append((engine, log))
+        return log
+
+    yield start
+    for engine, log in listening:
+        sa.event.remove(engine, "before_cursor_execute", log)
+
+
+@pytest.fixture
+def sql_count(app: Flask, count_sql: t.Callable[[Flask], StatementLog]) -> StatementLog:
+    """Counts statements on the ``app`` fixture's session engine."""
+    return count_sql(app)
