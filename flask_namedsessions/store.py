@@ -97,6 +97,7 @@ class Store:
         self.tables = tables
         self._get_engine = get_engine
         self._create_tables = create_tables
+        self._resolved: Engine | None = None
         self._engine: Engine | None = None
         self._read_engine: Engine | None = None
         self._lock = threading.Lock()
@@ -124,12 +125,17 @@ class Store:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    engine = self._get_engine()
+                    engine = self._resolve()
                     if self._create_tables:
                         self._run("creating the session tables", self._create, engine)
                     self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
                     self._engine = engine
         return self._engine
+
+    def _resolve(self) -> Engine:
+        if self._resolved is None:
+            self._resolved = self._get_engine()
+        return self._resolved
 
     @property
     def read_engine(self) -> Engine:
@@ -151,12 +157,12 @@ class Store:
 
     def dispose(self) -> None:
         """Close the pooled connections (tests, forks, shutdown)."""
-        if self._engine is not None:
-            self._engine.dispose()
+        if self._resolved is not None:
+            self._resolved.dispose()
 
     def create_tables(self) -> None:
         """Create the tables if they are missing."""
-        self._run("creating the session tables", self._create, self._get_engine())
+        self._run("creating the session tables", self._create, self._resolve())
 
     @staticmethod
     def _run(operation: str, func: t.Callable[..., _T], *args: t.Any) -> _T:
