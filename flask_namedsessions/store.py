@@ -218,10 +218,18 @@ class Store:
         raise SessionStoreError(f"the {name} database is not supported")
 
     def _create_stmt(self) -> t.Any:
+        """INSERT a session row, or nothing if its key exists already. Where
+        the database can say so, the statement returns the row it inserted
+        (psycopg reports no row count for it)."""
         stmt = self._insert()(self.tables.sessions)
         if self.dialect in ("mysql", "mariadb"):
             return stmt.prefix_with("IGNORE")
-        return stmt.on_conflict_do_nothing()
+        return stmt.on_conflict_do_nothing().returning(self.tables.sessions.c.sid)
+
+    def _inserted(self, result: t.Any) -> bool:
+        if self.dialect in ("mysql", "mariadb"):
+            return bool(result.rowcount == 1)
+        return result.first() is not None
 
     def _upsert_stmt(self) -> t.Any:
         """INSERT a variable or replace its value, only while its session exists."""
@@ -255,7 +263,7 @@ class Store:
             self._delete_sids(conn, [plan.replaces_sid])
         if plan.create is not None:
             result = conn.execute(self._create_stmt(), plan.create)
-            if result.rowcount == 0:
+            if not self._inserted(result):
                 # The same explicit ID was created by a request running beside
                 # this one: join that session instead of failing.
                 sid = conn.execute(sa.select(s.c.sid).where(s.c.key == plan.create["key"])).scalar()

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import typing as t
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -164,3 +171,59 @@ def count_sql() -> t.Iterator[t.Callable[[Flask], StatementLog]]:
 def sql_count(app: Flask, count_sql: t.Callable[[Flask], StatementLog]) -> StatementLog:
     """Counts statements on the ``app`` fixture's session engine."""
     return count_sql(app)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def gunicorn() -> t.Iterator[t.Callable[..., str]]:
+    """Start gunicorn on 127.0.0.1 with an app factory; returns the base URL
+    once the server answers. Every server is stopped whatever happens."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        app: str, env: dict[str, str] | None = None, workers: int = 2, threads: int = 1
+    ) -> str:
+        port = _free_port()
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+        command += ["--workers", str(workers), "--threads", str(threads), "--timeout", "60"]
+        process = subprocess.Popen(
+            [*command, app],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/ready", timeout=2):
+                    return url
+            except urllib.error.HTTPError:
+                return url
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    err = process.stderr.read().decode() if process.stderr else ""
+                    pytest.fail(f"gunicorn did not start on {url}:\n{err[-2000:]}")
+                time.sleep(0.1)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

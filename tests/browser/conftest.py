@@ -2,17 +2,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import typing as t
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("NAMEDSESSIONS_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -25,60 +19,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def example_server(tmp_path: Path) -> t.Iterator[str]:
-    """The example app under gunicorn on 127.0.0.1, on its SQLite default
-    (an instance folder of its own); stopped whatever happens."""
-    port = _free_port()
-    env = dict(os.environ, NAMEDSESSIONS_DATABASE_URI=f"sqlite:///{tmp_path / 'shop.sqlite3'}")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            # Threads: a browser keeps idle preconnected sockets open, which
-            # would hold a sync worker each.
-            "--threads",
-            "8",
-            "example_app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    pytest.fail(f"gunicorn did not start on {url}:\n{err[-2000:]}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+def example_server(tmp_path: Path, gunicorn: t.Callable[..., str]) -> str:
+    """The example app under gunicorn on its own SQLite file. Threads: a
+    browser keeps idle preconnected sockets open, which would hold a sync
+    worker each."""
+    uri = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    return gunicorn("example_app:create_app()", {"NAMEDSESSIONS_DATABASE_URI": uri}, threads=8)
 
 
 @pytest.fixture(scope="session")
