@@ -132,6 +132,7 @@ def test_rotation_keeps_in_flight_requests_with_old_id(
     assert {r for r, _ in results} == {"load"}
     assert {c for _, c in results} == {new}
     status, body, _ = fetch(f"{base}/cookie", {"Cookie": new})
+    assert status == 200
     assert json.loads(body) == {"result": "load", "n": 3}
 
 
@@ -184,6 +185,7 @@ def test_end_racing_saves_stays_ended(gunicorn: t.Callable[..., str], database_u
     # Saves that loaded the session before the end wrote nothing after it; a
     # save that started after it began a new session under the explicit ID.
     status, body, _ = fetch(f"{base}/get?sid={sid}")
+    assert status == 200
     data = json.loads(body)
     assert "x" not in data["values"]
     assert orphans(database_url) == 0
