@@ -249,12 +249,23 @@ class Store:
 
     def save(self, plans: list[SavePlan]) -> dict[str, SaveOutcome]:
         """Write every plan in one transaction; all or nothing."""
-        names = ", ".join(repr(p.name) for p in plans)
-        outcomes: dict[str, SaveOutcome] = {}
-        with _Transaction(self, f"saving session {names}") as conn:
-            for plan in plans:
-                outcomes[plan.name] = self._save_one(conn, plan)
-        return outcomes
+        operation = "saving session " + ", ".join(repr(p.name) for p in plans)
+        engine = self.engine
+
+        def attempt() -> dict[str, SaveOutcome]:
+            with engine.begin() as conn:
+                return {plan.name: self._save_one(conn, plan) for plan in plans}
+
+        try:
+            return attempt()
+        except sa.exc.IntegrityError:
+            # A session was deleted while this save ran, after its guard saw
+            # it (a variable's foreign key failed): once more, and the guard
+            # skips it.
+            pass
+        except sa.exc.SQLAlchemyError as exc:
+            raise store_error(operation, exc) from None
+        return self._run(operation, attempt)
 
     def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
         s = self.tables.sessions
