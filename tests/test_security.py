@@ -1,0 +1,103 @@
+"""Security properties, checked against the stored rows themselves."""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+
+from flask_namedsessions import session_start
+from flask_namedsessions.ids import is_valid_id
+from flask_namedsessions.ids import lookup_key
+from flask_namedsessions.ids import new_id
+from flask_namedsessions.state import get_state
+
+
+def test_generated_ids_carry_256_bits_and_are_unique() -> None:
+    drawn = {new_id() for _ in range(20000)}
+    assert len(drawn) == 20000
+    for value in list(drawn)[:100]:
+        assert len(value) >= 43 and is_valid_id(value)
+    alphabet = set("".join(drawn))
+    assert len(alphabet) == 64  # URL-safe base64: 6 bits per character, 43 * 6 >= 256
+
+
+def dump(app: Flask) -> list[str]:
+    """Every stored cell of both tables, as text."""
+    with app.app_context():
+        store = get_state(app).store
+        cells: list[str] = []
+        with store.engine.connect() as conn:
+            for table in (store.tables.sessions, store.tables.variables):
+                for row in conn.execute(sa.select(table)):
+                    cells.extend(str(cell) for cell in row)
+        return cells
+
+
+def rotating_app(app: Flask) -> Flask:
+    @app.route("/")
+    def index() -> str:
+        s = session_start("cart")
+        s["n"] = (s.get("n") or 0) + 1
+        return s.id
+
+    @app.route("/rotate")
+    def rotate() -> str:
+        return session_start("cart", rotate=True).id
+
+    return app
+
+
+def test_database_holds_only_hashes(app: Flask) -> None:
+    client = rotating_app(app).test_client()
+    first = client.get("/").text
+    second = client.get("/rotate").text
+    cells = dump(app)
+    assert lookup_key("cart", second) in cells
+    assert lookup_key("cart", first) in cells  # the old key, during the grace period
+    for session_id in (first, second):
+        assert not any(session_id in cell for cell in cells)
+
+
+def test_stolen_row_values_do_not_load_a_session(app: Flask) -> None:
+    client = rotating_app(app).test_client()
+    client.get("/")
+    client.get("/rotate")
+    cells = [c for c in dump(app) if is_valid_id(c)]
+    assert len(cells) >= 3  # sid, key, old key, sealed successor
+    for cell in cells:
+        thief = app.test_client()
+        thief.set_cookie("session_cart", cell)
+        assert thief.get("/").text != client.get_cookie("session_cart").value  # type: ignore[union-attr]
+        assert thief.get_cookie("session_cart").value != cell  # type: ignore[union-attr]
+
+
+def test_forged_id_never_creates_a_row_under_it(app: Flask) -> None:
+    client = rotating_app(app).test_client()
+    forged = "A" * 43
+    client.set_cookie("session_cart", forged)
+    issued = client.get("/").text
+    assert issued != forged
+    cells = dump(app)
+    assert lookup_key("cart", forged) not in cells
+    assert lookup_key("cart", issued) in cells
+
+
+def test_ids_never_reach_error_messages_or_repr(app: Flask, caplog: t.Any) -> None:
+    caplog.set_level("DEBUG")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/bad")
+    def bad() -> str:
+        s = session_start("cart")
+        s["broken"] = object()
+        return repr(s)
+
+    client = rotating_app(app).test_client()
+    session_id = client.get("/").text
+    assert client.get("/bad").status_code == 500
+    text = caplog.text
+    assert "cannot store variable 'broken' of session 'cart'" in text
+    assert session_id not in text
+    assert lookup_key("cart", session_id) not in text
