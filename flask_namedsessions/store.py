@@ -7,7 +7,9 @@ all writes of one request share one short transaction at its end.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 import threading
 import typing as t
 
@@ -168,7 +170,20 @@ class Store:
     def _run(operation: str, func: t.Callable[..., _T], *args: t.Any) -> _T:
         try:
             return func(*args)
-        except sa.exc.SQLAlchemyError as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            raise store_error(operation, exc) from None
+
+    @contextlib.contextmanager
+    def _transaction(self, operation: str) -> t.Iterator[Connection]:
+        """``engine.begin()``, its database errors as :exc:`SessionStoreError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             raise store_error(operation, exc) from None
 
     def _read(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
@@ -184,6 +199,11 @@ class Store:
         except sa.exc.DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise store_error(operation, exc) from None
+        except Exception as exc:
+            # A driver error that escaped SQLAlchemy from a pool event (a dead
+            # connection switched to autocommit): retry on a fresh one.
+            if not is_database_error(exc):
+                raise
         return self._run(operation, attempt)
 
     # -- reads -----------------------------------------------------------------
@@ -263,7 +283,9 @@ class Store:
             # it (a variable's foreign key failed): once more, and the guard
             # skips it.
             pass
-        except sa.exc.SQLAlchemyError as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             raise store_error(operation, exc) from None
         return self._run(operation, attempt)
 
@@ -329,7 +351,7 @@ class Store:
 
     def delete(self, name: str, sid: str) -> None:
         """Delete one session now (``session_end``)."""
-        with _Transaction(self, f"ending session {name!r}") as conn:
+        with self._transaction(f"ending session {name!r}") as conn:
             self._delete_sids(conn, [sid])
 
     def expired_batches(self, now: int, batch_size: int) -> t.Iterator[int]:
@@ -347,7 +369,7 @@ class Store:
             )
             if not sids:
                 return
-            with _Transaction(self, "deleting expired sessions") as conn:
+            with self._transaction("deleting expired sessions") as conn:
                 count = self._delete_sids(conn, sids, expired_before=now)
             yield count
             if len(sids) < batch_size:
@@ -390,40 +412,25 @@ class Store:
         ]
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """An SQLAlchemy error, or a DB-API driver's own (which escapes SQLAlchemy
+    when it happens inside a pool event)."""
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return True
+    module = sys.modules.get(type(exc).__module__.partition(".")[0])
+    return getattr(module, "apilevel", None) == "2.0"
+
+
 def store_error(operation: str, exc: BaseException) -> SessionStoreError:
     """A :exc:`SessionStoreError` for ``exc`` that carries no statement
     parameters: those hold ID hashes and values, which must not reach a log.
     Connection failures keep the driver's first line, which says what broke."""
     orig = getattr(exc, "orig", None) or exc
     detail = type(orig).__name__
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+    if type(orig).__name__ in ("OperationalError", "InterfaceError"):
         first = str(orig).strip().splitlines()[:1]
         if first:
             detail = f"{detail}: {first[0][:200]}"
     error = SessionStoreError(f"{operation} failed ({detail})")
     error.operation = operation  # type: ignore[attr-defined]
     return error
-
-
-class _Transaction:
-    """``engine.begin()`` whose database errors become :exc:`SessionStoreError`."""
-
-    def __init__(self, store: Store, operation: str) -> None:
-        self.store = store
-        self.operation = operation
-        self._cm: t.Any = None
-
-    def __enter__(self) -> Connection:
-        try:
-            self._cm = self.store.engine.begin()
-            return self._cm.__enter__()  # type: ignore[no-any-return]
-        except sa.exc.SQLAlchemyError as exc:
-            raise store_error(self.operation, exc) from None
-
-    def __exit__(self, *exc_info: t.Any) -> None:
-        try:
-            self._cm.__exit__(*exc_info)
-        except sa.exc.SQLAlchemyError as exc:
-            raise store_error(self.operation, exc) from None
-        if isinstance(exc_info[1], sa.exc.SQLAlchemyError):
-            raise store_error(self.operation, exc_info[1]) from None
