@@ -118,6 +118,15 @@ class Store:
             v.c.value,
         )
         self._join = s.outerjoin(v, v.c.sid == s.c.sid)
+        # Built once: constructing statements costs more than running them
+        # from SQLAlchemy's compiled cache.
+        key = sa.bindparam("key", type_=s.c.key.type)
+        self._load_stmt = (
+            sa.select(*self._columns)
+            .select_from(self._join)
+            .where(sa.or_(s.c.key == key, s.c.old_key == key))
+        )
+        self._statements: dict[str, t.Any] = {}
 
     # -- engines ---------------------------------------------------------------
 
@@ -210,13 +219,10 @@ class Store:
 
     def load(self, name: str, key: str) -> StoredSession | None:
         """Load the session whose current (or previous) key is ``key``: one SELECT."""
-        s = self.tables.sessions
-        stmt = (
-            sa.select(*self._columns)
-            .select_from(self._join)
-            .where(sa.or_(s.c.key == key, s.c.old_key == key))
+        stmt = self._load_stmt
+        rows = self._read(
+            f"loading session {name!r}", lambda conn: conn.execute(stmt, {"key": key}).all()
         )
-        rows = self._read(f"loading session {name!r}", lambda conn: conn.execute(stmt).all())
         found: StoredSession | None = None
         for row in rows:
             if found is None or (found.sid != row.sid and row.key == key):
@@ -237,7 +243,19 @@ class Store:
             return sqlite.insert
         raise SessionStoreError(f"the {name} database is not supported")
 
+    def _cached(self, name: str, build: t.Callable[[], t.Any]) -> t.Any:
+        stmt = self._statements.get(name)
+        if stmt is None:
+            stmt = self._statements[name] = build()
+        return stmt
+
     def _create_stmt(self) -> t.Any:
+        return self._cached("create", self._build_create)
+
+    def _upsert_stmt(self) -> t.Any:
+        return self._cached("upsert", self._build_upsert)
+
+    def _build_create(self) -> t.Any:
         """INSERT a session row, or nothing if its key exists already. Where
         the database can say so, the statement returns the row it inserted
         (psycopg reports no row count for it)."""
@@ -251,7 +269,7 @@ class Store:
             return bool(result.rowcount == 1)
         return result.first() is not None
 
-    def _upsert_stmt(self) -> t.Any:
+    def _build_upsert(self) -> t.Any:
         """INSERT a variable or replace its value, only while its session exists."""
         s = self.tables.sessions
         v = self.tables.variables
