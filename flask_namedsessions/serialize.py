@@ -63,4 +63,4 @@ def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
 
 def loads(text: str) -> t.Any:
     """Bring back a value stored by :func:`dumps`."""
-    return _serializer.loads(text)
+    return json.loads(text, object_hook=_serializer.untag)
