@@ -311,7 +311,7 @@ class Store:
         s = self.tables.sessions
         v = self.tables.variables
         if plan.replaces_sid is not None:
-            self._delete_sids(conn, [plan.replaces_sid])
+            self._delete_session(conn, plan.replaces_sid)
         if plan.create is not None:
             result = conn.execute(self._create_stmt(), plan.create)
             if not self._inserted(result):
@@ -350,27 +350,19 @@ class Store:
             return None
         return StoredSession.from_row(row, by_old_key=False)
 
-    def _delete_sids(
-        self, conn: Connection, sids: list[str], *, expired_before: int | None = None
-    ) -> int:
-        """Delete sessions (and their variables); with ``expired_before``, only
-        those still expired at that time, so a session touched meanwhile lives."""
+    def _delete_session(self, conn: Connection, sid: str) -> None:
+        """Delete one session; its variables go by the foreign key's cascade,
+        or explicitly where SQLite runs with foreign keys off."""
         s = self.tables.sessions
         v = self.tables.variables
-        where: sa.ColumnElement[bool] = s.c.sid.in_(sids)
-        if expired_before is not None:
-            where = sa.and_(where, s.c.expires_at < expired_before)
-        deleted = conn.execute(sa.delete(s).where(where)).rowcount
+        conn.execute(sa.delete(s).where(s.c.sid == sid))
         if self.dialect == "sqlite":
-            # Foreign keys may be off on an application's SQLite engine.
-            orphan = ~sa.exists().where(s.c.sid == v.c.sid)
-            conn.execute(sa.delete(v).where(v.c.sid.in_(sids), orphan))
-        return int(deleted)
+            conn.execute(sa.delete(v).where(v.c.sid == sid))
 
     def delete(self, name: str, sid: str) -> None:
         """Delete one session now (``session_end``)."""
         with self._transaction(f"ending session {name!r}") as conn:
-            self._delete_sids(conn, [sid])
+            self._delete_session(conn, sid)
 
     def expired_batches(self, now: int, batch_size: int) -> t.Iterator[int]:
         """Delete expired sessions batch by batch, yielding each batch's count.
