@@ -121,10 +121,11 @@ class Store:
         # Built once: constructing statements costs more than running them
         # from SQLAlchemy's compiled cache.
         key = sa.bindparam("key", type_=s.c.key.type)
-        self._load_stmt = (
-            sa.select(*self._columns)
-            .select_from(self._join)
-            .where(sa.or_(s.c.key == key, s.c.old_key == key))
+        # By the unique key alone, so that any planner, with or without
+        # statistics, reads one session row and its variables by index.
+        self._load_stmt = sa.select(*self._columns).select_from(self._join).where(s.c.key == key)
+        self._load_old_stmt = (
+            sa.select(*self._columns).select_from(self._join).where(s.c.old_key == key)
         )
         self._statements: dict[str, t.Any] = {}
 
@@ -218,14 +219,18 @@ class Store:
     # -- reads -----------------------------------------------------------------
 
     def load(self, name: str, key: str) -> StoredSession | None:
-        """Load the session whose current (or previous) key is ``key``: one SELECT."""
-        stmt = self._load_stmt
-        rows = self._read(
-            f"loading session {name!r}", lambda conn: conn.execute(stmt, {"key": key}).all()
-        )
+        """Load the session whose current key is ``key`` (one SELECT), else
+        the one that was rotated away from it (a second SELECT)."""
+        params = {"key": key}
+
+        def read(conn: Connection) -> t.Sequence[t.Any]:
+            rows = conn.execute(self._load_stmt, params).all()
+            return rows or conn.execute(self._load_old_stmt, params).all()
+
+        rows = self._read(f"loading session {name!r}", read)
         found: StoredSession | None = None
         for row in rows:
-            if found is None or (found.sid != row.sid and row.key == key):
+            if found is None:
                 found = StoredSession.from_row(row, by_old_key=row.key != key)
             if row.sid == found.sid and row.name is not None:
                 found.values[row.name] = row.value
