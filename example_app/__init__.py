@@ -27,10 +27,12 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.update(config or {})
     named_sessions.init_app(app)
 
+    from . import features
     from . import login
     from . import overview
     from . import prefs
 
+    app.register_blueprint(features.bp)
     app.register_blueprint(prefs.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(overview.bp)

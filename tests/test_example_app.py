@@ -1,0 +1,68 @@
+"""The example app's demos work as their pages say."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import pytest
+from flask import Flask
+
+from example_app import create_app
+from flask_namedsessions.state import get_state
+
+
+@pytest.fixture
+def example(database_url: str) -> t.Iterator[Flask]:
+    app = create_app({"TESTING": True, "NAMEDSESSIONS_DATABASE_URI": database_url})
+    yield app
+    get_state(app).store.dispose()
+
+
+def test_preferences_persist(example: Flask) -> None:
+    client = example.test_client()
+    assert 'id="result">new' in client.get("/prefs").text
+    form = {"realName": "Ada", "favoriteColor": "red", "warpdrive": "warpdrive", "submit": "1"}
+    client.post("/prefs", data=form)
+    page = client.get("/prefs").text
+    assert 'id="result">load' in page and 'value="Ada"' in page
+    assert '<option value="red" selected>' in page and 'value="warpdrive" checked' in page
+
+
+def test_login_continue_logout(example: Flask) -> None:
+    client = example.test_client()
+
+    def message(response: t.Any) -> str:
+        return str(re.search(r'id="message">([^<]*)', response.text).group(1))  # type: ignore[union-attr]
+
+    assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
+    login = client.post("/demos/sessions/start", data={"name": "Ada"})
+    assert message(login) == "hello Ada you have logged in"
+    assert message(client.get("/demos/sessions/continue")) == "hello Ada you are logged in"
+    logout = client.get("/demos/sessions/logout", follow_redirects=True)
+    assert message(logout) == "You have been logged out"
+    assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
+
+
+def test_features_page(example: Flask) -> None:
+    alice, bob = example.test_client(), example.test_client()
+    alice.post("/features/", data={"team": "blue", "note": "from alice"})
+    page = bob.post("/features/", data={"team": "blue", "note": "from bob"}).text
+    assert "<li>from alice</li><li>from bob</li>" in page
+    assert 'id="rotating-result">new' in page
+    page = bob.get("/features/").text
+    assert 'id="rotating-result">rotate' in page and 'id="hits">2' in page
+    link = re.search(r'id="manual-link" href="([^"]*)"', page).group(1)  # type: ignore[union-attr]
+    assert "_session:manual=" in link
+    assert 'id="seen">2' in bob.get(link.replace("&amp;", "&")).text
+
+
+def test_shop_keeps_the_cart(example: Flask) -> None:
+    client = example.test_client()
+    client.get("/shop/")
+    response = client.post("/shop/add", data={"product": "towel", "quantity": "2"})
+    assert response.status_code == 302
+    assert 'id="count">2' in client.get("/shop/cart").text
+    done = client.post("/shop/checkout").text
+    assert "Order placed: 2 item(s)" in done
+    assert 'id="count">0' in client.get("/shop/").text
