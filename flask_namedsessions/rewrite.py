@@ -1,11 +1,18 @@
 """Adding session IDs to the links and forms of outgoing HTML, chunk by chunk.
 
-One forward pass over the text, copying what it does not change: no DOM is
-built, and nothing is scanned twice, so malformed input (thousands of unclosed
-``<a`` or ``<!--``) costs no more than a clean page. An unterminated tag or
-comment swallows the rest of the document, as it does in a browser, and a tag
-longer than :data:`MAX_TAG` ends rewriting for the rest of the document, so
-streaming holds back a bounded amount and always gives the same bytes as
+One forward pass that copies what it does not change and builds no tree.
+Tags are read with the HTML tokenizer's rules (quotes hide ``>``, ``=`` may
+start a name, a script ends where a browser ends it), so nothing inside
+``<script>``, ``<style>``, ``<textarea>``, ``<title>`` or a comment is touched
+and no ``<base>`` goes unseen. One regular expression skips text and the tags
+that need nothing and reads the next link; only forms, ``<base>``, comments,
+raw-text elements and odd tags reach the slower, exact path.
+
+Each character is read a bounded number of times: an unterminated tag or
+comment runs to the end of the document (as in a browser), and a tag longer
+than :data:`MAX_TAG` is copied unchanged while its end is found. So malformed
+input costs no more than a clean page, streaming holds back at most about
+``2 * MAX_TAG`` characters, and any split into chunks gives the same output as
 rewriting the whole text at once.
 """
 
@@ -15,13 +22,19 @@ import html
 import re
 import typing as t
 
-from .urls import insert_params
+from . import htmltags
+from .urls import action_is_ours
+from .urls import decode_attribute
 from .urls import is_same_origin
+from .urls import link_params
+from .urls import LinkJudge
 from .urls import Origin
+from .urls import param_pairs
 from .urls import rewrite_location
 from .urls import url_with_params
 
 __all__ = [
+    "MAX_TAG",
     "HTMLRewriter",
     "Origin",
     "is_same_origin",
@@ -30,319 +43,446 @@ __all__ = [
     "url_with_params",
 ]
 
-#: The longest tag (from ``<`` to ``>``) that is still rewritten.
+#: The longest tag, from ``<`` to ``>``, that is rewritten; longer ones are copied.
 MAX_TAG = 65536
 
-_LINK_ATTRS = {"a": "href", "area": "href", "frame": "src", "iframe": "src"}
-_RAW_TEXT = frozenset(
-    {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
-)
-_TAG_NAME = re.compile(r"[A-Za-z][^\t\n\f\r />\x00]*")
-_SPACE_SLASH = re.compile(r"[\t\n\f\r /]*")
-_ATTR_NAME = re.compile(r"[^\t\n\f\r />][^\t\n\f\r />=]*")
-_EQUALS = re.compile(r"[\t\n\f\r ]*=[\t\n\f\r ]*")
-_UNQUOTED = re.compile(r"[^\t\n\f\r >]+")
-_COMMENT_END = re.compile(r"--!?>")
-_raw_end_cache: dict[str, re.Pattern[str]] = {}
+_LINK_ATTR = {"a": "href", "area": "href", "frame": "src", "iframe": "src"}
+#: Elements whose content is text up to their end tag.
+_RAW = frozenset({"iframe", "noembed", "noframes", "style", "textarea", "title", "xmp"})
 
-_TEXT, _COMMENT, _BOGUS, _RAW, _PASS = range(5)
-
-
-class _Incomplete(Exception):
-    """The buffer ends inside the construct being read."""
-
-
-class _Tag(t.NamedTuple):
-    end: int
-    name: str
-    #: attribute name -> (value start, value end); the first one wins
-    values: dict[str, tuple[int, int]]
+# Scanner states: markup, comments, raw text, scripts (with the browsers'
+# <!-- escapes), a tag too long to rewrite, and plain copying to the end.
+_DATA, _COMMENT, _BOGUS, _RAWTEXT, _SCRIPT_DATA, _ESCAPED, _DOUBLE, _LONG_TAG, _PASS = range(9)
+_SCRIPT_PATTERNS = {
+    _SCRIPT_DATA: htmltags.SCRIPT,
+    _ESCAPED: htmltags.SCRIPT_ESCAPED,
+    _DOUBLE: htmltags.SCRIPT_DOUBLE,
+}
+#: Returned when the buffer ends too early to decide.
+_MORE = -1
+#: How far one QUICK match may read: the re module keeps a little state for
+#: each tag it passes, so unbounded runs of tags would cost memory.
+_WINDOW = 32768
 
 
-def _raw_end(name: str) -> re.Pattern[str]:
-    pattern = _raw_end_cache.get(name)
-    if pattern is None:
-        pattern = re.compile(rf"</{re.escape(name)}(?=[\t\n\f\r />])", re.IGNORECASE)
-        _raw_end_cache[name] = pattern
-    return pattern
-
-
-def _parse_tag(buf: str, start: int) -> _Tag:
-    """Read the start tag at ``buf[start]`` (``<`` then a letter) as the HTML
-    tokenizer does; raise :exc:`_Incomplete` if it runs past the buffer."""
-    n = len(buf)
-    match = _TAG_NAME.match(buf, start + 1)
-    if match is None:  # pragma: no cover - callers check for a letter
-        raise _Incomplete
-    name = match.group().lower()
-    i = match.end()
-    values: dict[str, tuple[int, int]] = {}
-    while True:
-        i = _SPACE_SLASH.match(buf, i).end()  # type: ignore[union-attr]
-        if i >= n:
-            raise _Incomplete
-        if buf[i] == ">":
-            return _Tag(i + 1, name, values)
-        match = _ATTR_NAME.match(buf, i)
-        attr = match.group().lower()  # type: ignore[union-attr]
-        i = match.end()  # type: ignore[union-attr]
-        if i >= n:
-            raise _Incomplete
-        equals = _EQUALS.match(buf, i)
-        if equals is None:
-            continue
-        j = equals.end()
-        if j >= n:
-            raise _Incomplete
-        quote = buf[j]
-        if quote in "\"'":
-            close = buf.find(quote, j + 1)
-            if close == -1:
-                raise _Incomplete
-            span, i = (j + 1, close), close + 1
-        elif quote == ">":
-            span, i = (j, j), j
-        else:
-            i = _UNQUOTED.match(buf, j).end()  # type: ignore[union-attr]
-            if i >= n:
-                raise _Incomplete
-            span = (j, i)
-        values.setdefault(attr, span)
+def _unquote(token: str) -> str:
+    """An attribute value as written, without its quotes."""
+    return token[1:-1] if token[:1] in ("'", '"') else token
 
 
 class HTMLRewriter:
-    """Rewrite one HTML document fed in chunks.
+    """Rewrite one HTML document fed in chunks of text.
 
     :param params: parameter name (``"_session:cart"``) to session ID.
     :param origin: the scheme and hosts that count as this site.
     """
 
+    #: written around every inserted piece (tests use it to find them again)
+    _MARK: t.ClassVar[tuple[str, str]] = ("", "")
+
     def __init__(self, params: t.Mapping[str, str], origin: Origin) -> None:
-        self.params = dict(params)
-        self.origin = origin
+        self._params = dict(params)
+        self._pairs = param_pairs(self._params)
+        self._judge = LinkJudge(origin)
+        self._inputs = {
+            name: f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+            for name, value in self._params.items()
+        }
+        self._longest_input = max(map(len, self._inputs.values()), default=0)
+        self._hidden = "".join(self._inputs.values()).join(self._MARK)
         self._buf = ""
-        self._state = _TEXT
-        self._raw_name = ""
-        self._comment_fresh = False
+        self._chunks: list[str] = []
+        self._pending = 0
+        #: gather this many more characters before trying again
+        self._wait = 0
+        self._state = _DATA
+        self._raw_end: re.Pattern[str] = htmltags.SCRIPT
+        self._raw_keep = 0
+        self._long_state = htmltags.T_NAME
+        self._long_name = ""
         self._in_form = False
-        self._base: str | None = None
         self._base_seen = False
-        #: while a tag waits for its ``>``: how far the buffer is known to
-        #: have none, so that each chunk is searched once
-        self._scanned = 0
-        self._tag_pending = False
-        self._hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in self.params.items()
-        )
-        #: characters examined so far (the work done, for tests of linearity)
-        self.steps = 0
+        #: URL as written (quotes included) -> what to write instead
+        self._decided: dict[str, str] = {}
+        #: what a simple path ("/p/1/shoes") gets; "" once relative URLs are not ours
+        self._simple = ("?" + "&".join(text for _, text in self._pairs)).join(self._MARK)
+        #: characters examined, a measure of the work done
+        self._steps = 0
 
     def feed(self, chunk: str) -> str:
-        """Return the output that is final so far."""
-        if not self.params:
+        """Return the output that is final so far; hold back only what may
+        still change (an incomplete tag, or the few characters that may begin
+        an end marker)."""
+        if not self._params:
             return chunk
-        self._buf += chunk
-        return self._run(final=False)
+        self._chunks.append(chunk)
+        self._pending += len(chunk)
+        if self._pending < self._wait:
+            return ""
+        return self._process(final=False)
 
     def close(self) -> str:
-        """Return everything held back; an incomplete tail leaves unchanged."""
-        if not self.params:
+        """Return everything held back; an incomplete tag stays as it is."""
+        if not self._params:
             return ""
-        return self._run(final=True)
+        return self._process(final=True)
 
-    # -- the scanner -------------------------------------------------------------
-
-    def _run(self, *, final: bool) -> str:
-        buf = self._buf
-        n = len(buf)
+    def _process(self, *, final: bool) -> str:
+        buf = self._buf + "".join(self._chunks)
+        self._chunks.clear()
+        self._pending = 0
         out: list[str] = []
-        pos = 0
-        while pos < n:
-            state = self._state
-            if state == _PASS:
-                out.append(buf[pos:])
-                self.steps += n - pos
-                pos = n
-            elif state == _TEXT:
-                lt = buf.find("<", pos)
-                self.steps += (n if lt == -1 else lt) - pos
-                if lt == -1:
-                    out.append(buf[pos:])
-                    pos = n
-                    break
-                out.append(buf[pos:lt])
-                pos = lt
-                if self._scanned and not final and n - pos <= MAX_TAG:
-                    self.steps += n - pos - self._scanned
-                    if buf.find(">", pos + self._scanned) == -1:
-                        self._scanned = n - pos
-                        break
-                self._scanned = 0
-                try:
-                    pos = self._markup(buf, pos, out, final)
-                except _Incomplete:
-                    if final or n - pos > MAX_TAG:
-                        self._state = _PASS
-                        continue
-                    if self._tag_pending:
-                        self._scanned = n - pos
-                    break
-            elif state == _RAW:
-                found = _raw_end(self._raw_name).search(buf, pos)
-                if found is not None:
-                    self.steps += found.start() - pos
-                    out.append(buf[pos : found.start()])
-                    pos = found.start()
-                    self._state = _TEXT
-                    continue
-                keep = 0 if final else len(self._raw_name) + 3
-                cut = max(pos, n - keep)
-                self.steps += n - pos
-                out.append(buf[pos:cut])
-                pos = cut
-                break
-            else:
-                pos = self._skip_comment(buf, pos, out, final)
-                if self._state != _TEXT:
-                    break
+        pos = self._run(buf, out, final)
         self._buf = buf[pos:]
-        if final:
-            out.append(self._buf)
-            self._buf = ""
+        # what is left is markup that needs more text: try again once its
+        # length has doubled, so retries cost linear time in all
+        self._wait = len(self._buf) if self._state == _DATA else 0
         return "".join(out)
 
-    def _skip_comment(self, buf: str, pos: int, out: list[str], final: bool) -> int:
-        """Copy a comment (or a bogus one, ending at ``>``) through its end."""
+    def _run(self, buf: str, out: list[str], final: bool) -> int:
+        """Rewrite ``buf`` into ``out``; return where the unfinished rest starts."""
         n = len(buf)
-        done_at = -1
-        if self._state == _BOGUS:
-            end = buf.find(">", pos)
-            if end != -1:
-                done_at = end + 1
-        else:
-            if self._comment_fresh:
-                if not final and (pos >= n or (buf[pos] == "-" and pos + 1 >= n)):
+        pos = 0
+        append = out.append
+        quick_match = htmltags.QUICK.match
+        decided = self._decided
+        max_tag = MAX_TAG
+        while pos < n:
+            state = self._state
+            if state == _DATA:
+                entry = pos
+                simple = self._simple
+                limit = min(n, pos + _WINDOW)
+                while True:  # links, as long as QUICK finds them
+                    quick = quick_match(buf, pos, limit)
+                    spans = quick.regs  # type: ignore[union-attr]
+                    start = spans[1][0]
+                    if start < 0:
+                        break
+                    end = spans[0][1]
+                    path_end = spans[3][1]
+                    if end - start > max_tag:
+                        append(buf[pos:end])
+                    elif path_end >= 0 and simple:
+                        append(buf[pos:path_end])
+                        append(simple)
+                        append(buf[path_end:end])
+                    elif spans[2][0] < 0:
+                        append(buf[pos:end])
+                    else:
+                        value_start, value_end = spans[2]
+                        token = buf[value_start:value_end]
+                        new = decided.get(token)
+                        if new is None:
+                            new = self._decide(token)
+                        if new == token:
+                            append(buf[pos:end])
+                        else:
+                            append(buf[pos:value_start])
+                            append(new)
+                            append(buf[value_end:end])
+                    pos = end
+                    if buf[start + 1] in "iI":
+                        self._enter("iframe")
+                        break
+                if start < 0:
+                    start = spans[4][0]
+                    end = start if start >= 0 else spans[0][1]
+                    if end > pos:
+                        append(buf[pos:end])
+                        pos = end
+                self._steps += pos - entry
+                if spans[6][0] >= 0:  # </form>
+                    self._in_form = False
+                    continue
+                if pos >= limit or self._state != _DATA:
+                    continue  # the end, or just the window's
+                if start >= 0:  # a form QUICK has read
+                    action: tuple[int, int] | None = spans[5] if spans[5][0] >= 0 else None
+                    end = spans[0][1]
+                    self._steps += end - pos
+                    found = self._form(buf, pos, end, action, out, final)
+                else:
+                    found = self._markup(buf, pos, out, final)
+                if found == _MORE:
                     return pos
-                self._comment_fresh = False
-                if buf.startswith(">", pos):
-                    done_at = pos + 1
-                elif buf.startswith("->", pos):
-                    done_at = pos + 2
-            if done_at == -1:
-                found = _COMMENT_END.search(buf, pos)
-                if found is not None:
-                    done_at = found.end()
-        if done_at != -1:
-            self._state = _TEXT
-            stop = done_at
-        else:
-            # Keep what could begin the terminator; release the rest.
-            keep = 0 if final or self._state == _BOGUS else 3
-            stop = max(pos, n - keep)
-        self.steps += stop - pos
-        out.append(buf[pos:stop])
-        return stop
+                pos = found
+            elif state in (_COMMENT, _BOGUS):
+                if state == _COMMENT:
+                    match = htmltags.COMMENT_END.search(buf, pos)
+                    end = -1 if match is None else match.end()
+                else:
+                    end = buf.find(">", pos)
+                    end = -1 if end == -1 else end + 1
+                if end == -1:  # keep what may begin "--!>"
+                    end = n if final or state == _BOGUS else max(pos, n - 3)
+                    self._steps += n - pos
+                    append(buf[pos:end])
+                    return end
+                self._steps += end - pos
+                append(buf[pos:end])
+                pos = end
+                self._state = _DATA
+            elif state == _LONG_TAG:
+                if self._long_state == htmltags.T_NAME and len(self._long_name) < 16:
+                    name = htmltags.TAG_STATES[htmltags.T_NAME].match(buf, pos, pos + 16)
+                    self._long_name += name.group()  # type: ignore[union-attr]
+                tag_state, end = htmltags.long_tag_step(self._long_state, buf, pos)
+                self._steps += end - pos
+                append(buf[pos:end])
+                pos = end
+                if tag_state == -1:
+                    self._state = _DATA
+                    self._long_tag_done()
+                else:
+                    self._long_state = tag_state
+            elif state == _PASS:
+                self._steps += n - pos
+                append(buf[pos:])
+                return n
+            else:
+                end = self._raw_text(buf, pos, out, final)
+                if self._state == state:
+                    return end
+                pos = end
+        return pos
+
+    def _raw_text(self, buf: str, pos: int, out: list[str], final: bool) -> int:
+        """Copy raw text or script up to its end (or as far as is certain)."""
+        state = self._state
+        pattern = self._raw_end if state == _RAWTEXT else _SCRIPT_PATTERNS[state]
+        match = pattern.search(buf, pos)
+        if match is None:
+            n = len(buf)
+            end = n if final else max(pos, n - self._raw_keep)  # may begin the end tag
+            self._steps += n - pos
+            out.append(buf[pos:end])
+            return end
+        start = match.start()
+        found = match.group()
+        if found == "<!--":
+            self._state, end = _ESCAPED, start + 2  # its "--" may begin "-->"
+        elif found == "-->":
+            self._state, end = _SCRIPT_DATA, match.end()
+        elif state == _DOUBLE:
+            self._state, end = _ESCAPED, match.end()
+        elif state == _ESCAPED and match.group(1) == "":
+            self._state, end = _DOUBLE, match.end()
+        else:  # the end tag itself is read as a tag
+            self._state, end = _DATA, start
+        self._steps += end - pos
+        out.append(buf[pos:end])
+        return end
 
     def _markup(self, buf: str, pos: int, out: list[str], final: bool) -> int:
-        """Handle the markup at ``buf[pos] == "<"``; return where text resumes."""
-        n = len(buf)
-        if pos + 1 >= n:
-            raise _Incomplete
-        nxt = buf[pos + 1]
+        """Handle the ``<`` at ``pos``; return where to go on, or ``_MORE``."""
+        nxt = buf[pos + 1 : pos + 2]
         if nxt == "!":
-            if buf.startswith("<!--", pos):
-                out.append("<!--")
-                self._state, self._comment_fresh = _COMMENT, True
-                return pos + 4
-            if n - pos < 4 and "<!--".startswith(buf[pos:]):
-                raise _Incomplete
-            out.append("<!")
-            self._state = _BOGUS
-            return pos + 2
+            return self._bang(buf, pos, out, final)
         if nxt == "?":
             out.append("<?")
             self._state = _BOGUS
             return pos + 2
         if nxt == "/":
-            if pos + 2 >= n:
-                raise _Incomplete
-            if not buf[pos + 2].isascii() or not buf[pos + 2].isalpha():
-                if buf[pos + 2] == ">":
-                    out.append("</>")
-                    return pos + 3
-                out.append("</")
-                self._state = _BOGUS
-                return pos + 2
-            name = _TAG_NAME.match(buf, pos + 2)
-            self._tag_pending = True
-            end = buf.find(">", pos)
-            if name is None or end == -1 or name.end() >= n:
-                raise _Incomplete
-            self.steps += end + 1 - pos
-            if end + 1 - pos > MAX_TAG:
-                raise _Incomplete
-            self._tag_pending = False
-            if name.group().lower() == "form":
+            after = buf[pos + 2 : pos + 3]
+            if after.isascii() and after.isalpha():
+                return self._tag(buf, pos, out, final)
+            if after == ">":
+                out.append("</>")
+                return pos + 3
+            if not after and not final:
+                return _MORE
+            out.append("</")
+            self._state = _BOGUS if after else _DATA
+            return pos + 2
+        if nxt.isascii() and nxt.isalpha():
+            return self._tag(buf, pos, out, final)
+        if not nxt and not final:
+            return _MORE
+        out.append("<")
+        return pos + 1
+
+    def _bang(self, buf: str, pos: int, out: list[str], final: bool) -> int:
+        """``<!--`` opens a comment (``<!-->`` and ``<!--->`` also close it);
+        any other ``<!`` is a bogus comment or a doctype, up to ``>``."""
+        head = buf[pos : pos + 6]
+        if head.startswith("<!--"):
+            if not final and head in ("<!--", "<!---"):
+                return _MORE
+            for abrupt in ("<!-->", "<!--->"):
+                if head.startswith(abrupt):
+                    out.append(abrupt)
+                    return pos + len(abrupt)
+            out.append("<!--")
+            self._state = _COMMENT
+            return pos + 4
+        if not final and len(head) < 4 and "<!--".startswith(head):
+            return _MORE
+        out.append("<!")
+        self._state = _BOGUS
+        return pos + 2
+
+    def _tag(self, buf: str, pos: int, out: list[str], final: bool) -> int:
+        """The exact path for a start or end tag at ``pos``."""
+        n = len(buf)
+        limit = min(n, pos + MAX_TAG)
+        match = htmltags.TAG.match(buf, pos, limit)
+        name = match.group(1) if match is not None else ""
+        key = name.lower() if name.isascii() else ""
+        end_tag = buf[pos + 1] == "/"
+        # QUICK tried this tag first; it reads no further than the tag's end
+        if match is None:
+            self._steps += n - pos + limit - pos
+            if limit < pos + MAX_TAG:
+                if not final:
+                    return _MORE
+                self._state = _PASS  # it never ends: browsers drop it
+                return pos
+            start = pos + 2 if end_tag else pos + 1
+            self._long_name = "/" if end_tag else ""
+            self._long_state = htmltags.T_NAME
+            self._state = _LONG_TAG
+            out.append(buf[pos:start])
+            return start
+        end = match.end()
+        self._steps += 2 * (end - pos)
+        if end_tag:
+            if key == "form":
                 self._in_form = False
-            out.append(buf[pos : end + 1])
-            return end + 1
-        if not (nxt.isascii() and nxt.isalpha()):
-            out.append("<")
-            return pos + 1
-        self._tag_pending = True
-        tag = _parse_tag(buf, pos)
-        self._tag_pending = False
-        self.steps += tag.end - pos
-        if tag.end - pos > MAX_TAG:
-            raise _Incomplete
-        return self._start_tag(buf, pos, tag, out, final)
-
-    def _start_tag(self, buf: str, pos: int, tag: _Tag, out: list[str], final: bool) -> int:
-        name = tag.name
-        if name == "form":
-            if self._in_form:
-                out.append(buf[pos : tag.end])
-                return tag.end
-            hidden = self._hidden
-            after = buf[tag.end : tag.end + len(hidden)]
-            if not final and len(after) < len(hidden) and hidden.startswith(after):
-                raise _Incomplete
-            self._in_form = True
-            out.append(buf[pos : tag.end])
-            action = tag.values.get("action")
-            url = "" if action is None else html.unescape(buf[action[0] : action[1]])
-            if after != hidden and (not url.strip() or self._ours(url)):
-                out.append(hidden)
-            return tag.end
-        if name == "base" and not self._base_seen and "href" in tag.values:
-            start, end = tag.values["href"]
-            self._base_seen = True
-            self._base = html.unescape(buf[start:end])
-        attr = _LINK_ATTRS.get(name)
-        span = tag.values.get(attr) if attr else None
-        if span is not None:
-            raw = buf[span[0] : span[1]]
-            judged = html.unescape(raw)
-            if self._ours(judged):
-                out.append(buf[pos : span[0]])
-                out.append(insert_params(raw, judged, self.params))
-                out.append(buf[span[1] : tag.end])
-            else:
-                out.append(buf[pos : tag.end])
+            out.append(buf[pos:end])
+            return end
+        if key == "form":
+            action = htmltags.attributes(buf, match).get("action")
+            return self._form(buf, pos, end, action, out, final)
+        attr = _LINK_ATTR.get(key)
+        value = None
+        if attr is not None or key == "base":
+            value = htmltags.attributes(buf, match).get(attr or "href")
+        if attr is not None and value is not None and value[0] >= 0:
+            token = buf[value[0] : value[1]]
+            new = self._decided.get(token)
+            if new is None:
+                new = self._decide(token)
+            out.append(buf[pos : value[0]])
+            out.append(new)
+            out.append(buf[value[1] : end])
         else:
-            out.append(buf[pos : tag.end])
-        if name == "plaintext":
-            self._state = _PASS
-        elif name in _RAW_TEXT:
-            self._state, self._raw_name = _RAW, name
-        return tag.end
+            if key == "base" and value is not None and not self._base_seen:
+                self._base_seen = True
+                self._set_base(decode_attribute(_unquote(buf[value[0] : value[1]])))
+            out.append(buf[pos:end])
+        self._enter(key)
+        return end
 
-    def _ours(self, url: str) -> bool:
-        return is_same_origin(url, self.origin, self._base)
+    def _set_base(self, base: str | None) -> None:
+        """Judge what follows against ``base`` (``None``: one too long to read)."""
+        self._judge.set_base(base)
+        self._decided.clear()
+        if not self._judge.relative_ours:
+            self._simple = ""
+
+    def _enter(self, key: str) -> None:
+        """Switch to the content state that start tag ``key`` implies."""
+        if key == "script":
+            self._state = _SCRIPT_DATA
+            self._raw_keep = 8  # "</script" may begin at the end of a chunk
+        elif key in _RAW:
+            self._state = _RAWTEXT
+            self._raw_end = htmltags.raw_end(key)
+            self._raw_keep = len(key) + 2
+        elif key == "plaintext":
+            self._state = _PASS
+
+    def _long_tag_done(self) -> None:
+        """A tag too long to rewrite has ended: keep the state right and, for
+        a ``<base>``, assume the worst."""
+        key = self._long_name.lower() if self._long_name.isascii() else ""
+        if key == "/form":
+            self._in_form = False
+        elif key == "form":
+            self._in_form = True
+        elif key == "base" and not self._base_seen:
+            self._base_seen = True
+            self._set_base(None)
+        else:
+            self._enter(key)
+
+    def _decide(self, token: str) -> str:
+        """The attribute value ``token`` (as written, quotes included) with
+        the params in its URL, or ``token`` itself when it stays; cached."""
+        quote = token[:1]
+        if quote == '"' or quote == "'":
+            raw = token[1:-1]
+        else:
+            quote, raw = "", token
+        at, text = link_params(raw, self._judge, self._pairs)
+        new = token
+        if text:
+            left, right = self._MARK
+            if not quote:  # the query needs quotes around it, if they fit
+                quote = '"' if '"' not in raw else "'" if "'" not in raw else ""
+                if quote:
+                    quote = f"{left}{quote}{right}"
+            new = f"{quote}{raw[:at]}{left}{text}{right}{raw[at:]}{quote}"
+        if len(self._decided) >= 4096:
+            self._decided.clear()
+        self._decided[token] = new
+        return new
+
+    def _form(
+        self,
+        buf: str,
+        pos: int,
+        end: int,
+        action: tuple[int, int] | None,
+        out: list[str],
+        final: bool,
+    ) -> int:
+        """A form tag ``buf[pos:end]``: unless nested, and if it submits here,
+        it gets the hidden inputs it does not have right after it (browsers
+        ignore nested forms). ``action`` is the span of that attribute."""
+        if self._in_form:
+            out.append(buf[pos:end])
+            return end
+        # inputs already there (a second pass, or session_hidden_input)
+        present: set[str] = set()
+        cursor = end
+        while buf.startswith("<input", cursor) or (
+            not final and len(buf) - cursor < 6 and "<input".startswith(buf[cursor:])
+        ):
+            rest = buf[cursor : cursor + self._longest_input]
+            for name, text in self._inputs.items():
+                if name not in present and buf.startswith(text, cursor):
+                    present.add(name)
+                    cursor += len(text)
+                    break
+            else:
+                if not final and any(
+                    len(rest) < len(text) and text.startswith(rest)
+                    for name, text in self._inputs.items()
+                    if name not in present
+                ):
+                    return _MORE
+                break
+        self._in_form = True
+        out.append(buf[pos:end])
+        if end - pos <= MAX_TAG and (
+            action is None or action_is_ours(_unquote(buf[action[0] : action[1]]), self._judge)
+        ):
+            if not present:
+                out.append(self._hidden)
+            elif len(present) < len(self._inputs):
+                missing = "".join(t for n, t in self._inputs.items() if n not in present)
+                out.append(missing.join(self._MARK))
+        return end
 
 
 def rewrite_html(html_text: str, params: t.Mapping[str, str], origin: Origin) -> str:
-    """Rewrite a whole document; the same as feeding it in any chunks."""
+    """Rewrite a whole document; the same as feeding it in any chunks.
+
+    :param html_text: the document, decoded (latin-1 keeps every byte).
+    :param params: parameter name to session ID; empty changes nothing.
+    :param origin: the scheme and hosts that count as this site.
+    """
     rewriter = HTMLRewriter(params, origin)
     return rewriter.feed(html_text) + rewriter.close()

@@ -1,213 +1,593 @@
-"""The link rewriter, rule by rule (SPEC section 5), with exact outputs."""
+"""Link rewriting without Flask: URL judgement, HTML scanning, streaming, cost."""
 
 from __future__ import annotations
 
 import pytest
 
+from flask_namedsessions import rewrite
 from flask_namedsessions.rewrite import HTMLRewriter
 from flask_namedsessions.rewrite import is_same_origin
+from flask_namedsessions.rewrite import MAX_TAG
 from flask_namedsessions.rewrite import Origin
 from flask_namedsessions.rewrite import rewrite_html
 from flask_namedsessions.rewrite import rewrite_location
 from flask_namedsessions.rewrite import url_with_params
 
-ORIGIN = Origin("http", "example.com")
-P = {"_session:cart": "ID"}
+HTTP = Origin("http", "example.com")
+HTTPS = Origin("https", "example.com")
+PARAMS = {"_session:cart": "ID"}
+TWO = {"_session:cart": "ID", "_session:prefs": "ID2"}
 Q = "_session:cart=ID"
 HIDDEN = '<input type="hidden" name="_session:cart" value="ID">'
+HIDDEN2 = '<input type="hidden" name="_session:prefs" value="ID2">'
 
-CHANGED = [
-    ('<a href="/x">', f'<a href="/x?{Q}">'),
-    ("<a href='/x#f'>", f"<a href='/x?{Q}#f'>"),
-    ("<a href=/x>", f"<a href=/x?{Q}>"),
-    ('<a href="x.html">', f'<a href="x.html?{Q}">'),
-    ('<a href="">', f'<a href="?{Q}">'),
-    ('<a href="/x?">', f'<a href="/x?{Q}">'),
-    ('<a href="/x?a=1">', f'<a href="/x?a=1&{Q}">'),
-    ('<a href="/x?a=1&amp;b=2">', f'<a href="/x?a=1&amp;b=2&amp;{Q}">'),
-    ('<A HREF="/x">', f'<A HREF="/x?{Q}">'),
-    ('<a\nclass="c"\nhref="/x"\n>', f'<a\nclass="c"\nhref="/x?{Q}"\n>'),
-    ('<a href = "/x" >', f'<a href = "/x?{Q}" >'),
-    ('<a class=x href="/x" id=y>', f'<a class=x href="/x?{Q}" id=y>'),
-    ('<a href="/x" href="//evil.com">', f'<a href="/x?{Q}" href="//evil.com">'),
-    ('<area href="/m">', f'<area href="/m?{Q}">'),
-    ('<frame src="/f">', f'<frame src="/f?{Q}">'),
-    ('<iframe src="/f"></iframe>', f'<iframe src="/f?{Q}"></iframe>'),
-    ('<a href="http://example.com/x">', f'<a href="http://example.com/x?{Q}">'),
-    ('<a href="http://EXAMPLE.com:80/x">', f'<a href="http://EXAMPLE.com:80/x?{Q}">'),
-    ('<a href="//example.com/x">', f'<a href="//example.com/x?{Q}">'),
-    ('<a href="https://example.com/x">', f'<a href="https://example.com/x?{Q}">'),
-    ('<a href="http:x">', f'<a href="http:x?{Q}">'),
-    ('<a href="/x?other=1#frag">', f'<a href="/x?other=1&{Q}#frag">'),
-    ("<form>", f"<form>{HIDDEN}"),
-    ('<FORM method="post" action="">', f'<FORM method="post" action="">{HIDDEN}'),
-    ('<form action="/save">', f'<form action="/save">{HIDDEN}'),
-    ('<form action="http://example.com/save">', f'<form action="http://example.com/save">{HIDDEN}'),
-    ("<form><form action=/y></form><form>", f"<form>{HIDDEN}<form action=/y></form><form>{HIDDEN}"),
-    (
-        '<base href="http://evil.com/"><a href="/x"><a href="http://example.com/z">',
-        f'<base href="http://evil.com/"><a href="/x"><a href="http://example.com/z?{Q}">',
+
+def _link(url: str) -> str:
+    return f'<a href="{url}">x</a>'
+
+
+def _same(url: str) -> tuple[str, str]:
+    """A URL that must stay exactly as written."""
+    return url, url
+
+
+# (document, expected) on an http page of example.com with PARAMS
+CASES = {
+    # what counts as this site
+    "relative": ("x/y", f"x/y?{Q}"),
+    "root_relative": ("/x", f"/x?{Q}"),
+    "dot_relative": ("../x", f"../x?{Q}"),
+    "query_only": ("?page=2", f"?page=2&{Q}"),
+    "absolute": ("http://example.com/x", f"http://example.com/x?{Q}"),
+    "scheme_relative": ("//example.com/x", f"//example.com/x?{Q}"),
+    "host_case_and_default_port": ("http://EXAMPLE.com:80/x", f"http://EXAMPLE.com:80/x?{Q}"),
+    "scheme_case": ("HTTP://example.com/", f"HTTP://example.com/?{Q}"),
+    "https_upgrade": ("https://example.com/x", f"https://example.com/x?{Q}"),
+    "userinfo_then_our_host": ("http://user@example.com/", f"http://user@example.com/?{Q}"),
+    "same_scheme_without_slashes": ("http:x", f"http:x?{Q}"),
+    "same_scheme_one_slash": ("http:/x", f"http:/x?{Q}"),
+    "tab_inside_host": ("http://exam\tple.com/", f"http://exam\tple.com/?{Q}"),
+    "leading_space": (" /x", f" /x?{Q}"),
+    # other sites
+    "other_host": _same("http://evil.com/x"),
+    "scheme_relative_other": _same("//evil.com"),
+    "backslashes": _same("\\\\evil.com"),
+    "slash_backslash": _same("/\\evil.com"),
+    "backslash_slash": _same("\\/evil.com"),
+    "three_slashes": _same("http:///evil.com"),
+    "other_scheme_without_slashes": _same("https:evil.com"),
+    "other_scheme_backslashes": _same("https:\\\\evil.com"),
+    "same_scheme_two_backslashes": _same("http:\\\\evil.com"),
+    "leading_space_absolute": _same(" https://evil.com"),
+    "leading_control_absolute": _same("\x01//evil.com"),
+    "userinfo_other_host": _same("http://user@evil.com/"),
+    "our_host_as_userinfo": _same("http://example.com@evil.com/"),
+    "backslash_before_at": _same("http://evil.com\\@example.com/"),
+    "suffix": _same("http://example.com.evil.org/"),
+    "subdomain": _same("http://www.example.com/"),
+    "trailing_dot": _same("http://example.com./"),
+    "other_port": _same("http://example.com:8080/"),
+    "https_on_port_80": _same("https://example.com:80/"),
+    "percent_encoded_host": _same("http://%65xample.com/"),
+    "ipv6": _same("http://[::1]/"),
+    "port_out_of_range": _same("http://example.com:65616/"),
+    "unicode_digit_port": _same("http://example.com:\u0668\u0660/"),
+    "kelvin_sign": _same("http://\u212aexample.com/"),
+    # never links to rewrite
+    "javascript": _same("javascript:go()"),
+    "javascript_upper": _same("JAVASCRIPT:go()"),
+    "javascript_with_tab": _same("java\tscript:go()"),
+    "javascript_with_newline_reference": _same("java&#10;script:go()"),
+    "mailto": _same("mailto:a@example.com"),
+    "tel": _same("tel:+100"),
+    "data": _same("data:text/html,hi"),
+    "ftp_to_our_host": _same("ftp://example.com/"),
+    "websocket": _same("ws://example.com/"),
+    "fragment_only": _same("#top"),
+    "fragment_only_after_space": _same("  #top"),
+    "empty": ("", f"?{Q}"),
+    "blank": ("  ", f"?{Q}  "),
+    # where the parameter goes
+    "fragment_stays_last": ("/x#f", f"/x?{Q}#f"),
+    "query_and_fragment": ("/x?a=1#f", f"/x?a=1&{Q}#f"),
+    "empty_query": ("/x?", f"/x?{Q}"),
+    "query_ending_with_separator": ("/x?a=1&", f"/x?a=1&{Q}"),
+    "empty_query_and_fragment": ("/x?#f", f"/x?{Q}#f"),
+    "question_mark_in_fragment": ("/x#a?b", f"/x?{Q}#a?b"),
+    "second_question_mark": ("/x?a?", f"/x?a?&{Q}"),
+    "trailing_space": ("/x ", f"/x?{Q} "),
+    "space_before_fragment": ("/x #f", f"/x ?{Q}#f"),
+    "escaped_ampersands": ("/x?a=1&amp;b=2", f"/x?a=1&amp;b=2&amp;{Q}"),
+    "escaped_trailing_ampersand": ("/x?a=1&amp;", f"/x?a=1&amp;{Q}"),
+    "encoded_fragment_sign": ("/x&#35;f", f"/x?{Q}&#35;f"),
+    "legacy_reference_kept_in_attribute": ("?a=1&copy=2", f"?a=1&copy=2&{Q}"),
+    "encoded_slashes_other_host": _same("&#47;&#47;evil.com"),
+    "encoded_scheme": _same("java&#115;cript:go()"),
+    # already there
+    "param_present": _same("/x?_session:cart=OLD"),
+    "param_present_encoded": _same("/x?_session%3Acart=OLD"),
+    "param_present_lower_encoded": _same("/x?_session%3acart=OLD"),
+    "param_present_after_others": _same("/x?a=1&_session:cart=OLD#f"),
+    "param_present_escaped": _same("/x?a=1&amp;_session:cart=OLD"),
+    "param_present_without_value": _same("/x?_session:cart"),
+    "param_only_in_fragment": ("/x#_session:cart=1", f"/x?{Q}#_session:cart=1"),
+    "longer_name": ("/x?x_session:cart=1", f"/x?x_session:cart=1&{Q}"),
+}
+
+
+@pytest.mark.parametrize(("url", "expected"), CASES.values(), ids=CASES.keys())
+def test_link_url_judged_as_a_browser_when_on_http_page(url: str, expected: str) -> None:
+    assert rewrite_html(_link(url), PARAMS, HTTP) == _link(expected)
+
+
+HTTPS_CASES = {
+    "same_scheme_without_slashes": ("https:x", f"https:x?{Q}"),
+    "downgrade_to_http": _same("http://example.com/x"),
+    "http_without_slashes": _same("http:example.com"),
+    "default_port": ("https://example.com:443/x", f"https://example.com:443/x?{Q}"),
+    "scheme_relative": ("//example.com/x", f"//example.com/x?{Q}"),
+}
+
+
+@pytest.mark.parametrize(("url", "expected"), HTTPS_CASES.values(), ids=HTTPS_CASES.keys())
+def test_link_url_judged_as_a_browser_when_on_https_page(url: str, expected: str) -> None:
+    assert rewrite_html(_link(url), PARAMS, HTTPS) == _link(expected)
+
+
+# (document, expected): tags, attributes, quoting
+MARKUP = {
+    "double_quotes": ('<a href="/x">', f'<a href="/x?{Q}">'),
+    "single_quotes": ("<a href='/x'>", f"<a href='/x?{Q}'>"),
+    "unquoted_gets_quotes": ("<a href=/x>", f'<a href="/x?{Q}">'),
+    "unquoted_with_double_quote": ('<a href=/x"y>', f"<a href='/x\"y?{Q}'>"),
+    "unquoted_with_both_quotes": ("<a href=/x\"'y>", f"<a href=/x\"'y?{Q}>"),
+    "upper_case": ('<A HREF="/x">', f'<A HREF="/x?{Q}">'),
+    "mixed_case": ('<aReA hReF="/x">', f'<aReA hReF="/x?{Q}">'),
+    "split_over_lines": (
+        '<a\n  class="c"\n  href\n  =\n  "/x"\n>',
+        f'<a\n  class="c"\n  href\n  =\n  "/x?{Q}"\n>',
     ),
-    ('<base href="/sub/"><a href="x">', f'<base href="/sub/"><a href="x?{Q}">'),
-    (
-        '<script><a href="/x"></script><a href="/y">',
-        f'<script><a href="/x"></script><a href="/y?{Q}">',
+    "tabs_and_form_feeds": ('<a\thref\f=\t"/x">', f'<a\thref\f=\t"/x?{Q}">'),
+    "other_attributes_kept": (
+        '<a class=nav  data-x=\'1\' href="/x" title="a&amp;b" hidden>',
+        f'<a class=nav  data-x=\'1\' href="/x?{Q}" title="a&amp;b" hidden>',
     ),
-    ('<!-- <a href="/x"> --><a href="/y">', f'<!-- <a href="/x"> --><a href="/y?{Q}">'),
-    ('<!--><a href="/y">', f'<!--><a href="/y?{Q}">'),
-    ('<!DOCTYPE html><a href="/y">', f'<!DOCTYPE html><a href="/y?{Q}">'),
-    ('<a href="/x?_session:other=1">', f'<a href="/x?_session:other=1&{Q}">'),
-]
+    "self_closing": ('<a href="/x"/>', f'<a href="/x?{Q}"/>'),
+    "slash_between_attributes": ('<a/href="/x">', f'<a/href="/x?{Q}">'),
+    "gt_in_earlier_value": ('<a title="a>b" href="/x">', f'<a title="a>b" href="/x?{Q}">'),
+    "missing_space_after_value": ('<a title="t"href="/x">', f'<a title="t"href="/x?{Q}">'),
+    "area": ('<area shape=rect href="/x">', f'<area shape=rect href="/x?{Q}">'),
+    "iframe": ('<iframe src="/x"></iframe>', f'<iframe src="/x?{Q}"></iframe>'),
+    "frame": ('<frame src="/x">', f'<frame src="/x?{Q}">'),
+    "first_of_two_hrefs": ('<a href="/x" href="/y">', f'<a href="/x?{Q}" href="/y">'),
+    "first_href_foreign": ('<a href="//evil.com" href="/y">', '<a href="//evil.com" href="/y">'),
+    "href_inside_other_value": ('<a title="href=/x">', '<a title="href=/x">'),
+    "href_without_value": ("<a href>", "<a href>"),
+    "href_empty_unquoted": ("<a href=>", f'<a href="?{Q}">'),
+    "href_without_value_before_slash": ("<a href/>", "<a href/>"),
+    "abbr": ('<abbr href="/x">', '<abbr href="/x">'),
+    "iframes": ('<iframes src="/x">', '<iframes src="/x">'),
+    "namespaced": ('<x:a href="/x">', '<x:a href="/x">'),
+    "a_with_quote_in_name": ('<a" href="/x">', '<a" href="/x">'),
+    "a_with_nul_in_name": ('<a\x00 href="/x">', '<a\x00 href="/x">'),
+    "link_tag": ('<link href="/x">', '<link href="/x">'),
+    "img": ('<img src="/x">', '<img src="/x">'),
+    "wrong_attribute": ('<a src="/x"><iframe href="/x">', '<a src="/x"><iframe href="/x">'),
+    "quote_in_attribute_name": ('<a x"y="1" href="/x">', f'<a x"y="1" href="/x?{Q}">'),
+    "equals_starts_a_name": ('<a ="x>" href="/y">', '<a ="x>" href="/y">'),
+    "spaces_around_equals_in_other": ('<a b = "1" href="/x">', f'<a b = "1" href="/x?{Q}">'),
+    "end_tag_attributes_hide_gt": ('</p title=">"><a href=/x>', f'</p title=">"><a href="/x?{Q}">'),
+    # raw text and comments
+    "script": ("<script>'<a href=\"/x\">'</script>", "<script>'<a href=\"/x\">'</script>"),
+    "script_upper_case_end": (
+        "<SCRIPT>'<a href=/x>'</ScRiPt ><a href=/y>",
+        f"<SCRIPT>'<a href=/x>'</ScRiPt ><a href=\"/y?{Q}\">",
+    ),
+    "script_other_end_tag": ("<script></scripts><a href=/x>", "<script></scripts><a href=/x>"),
+    "script_escape": (
+        "<script><!--<script></script><a href=/x>--></script><a href=/y>",
+        f'<script><!--<script></script><a href=/x>--></script><a href="/y?{Q}">',
+    ),
+    "script_escape_closed": (
+        "<script><!-- x --></script><a href=/y>",
+        f'<script><!-- x --></script><a href="/y?{Q}">',
+    ),
+    "script_long_s_is_not_s": (
+        "<script></\u017fcript><a href=/x>",
+        "<script></\u017fcript><a href=/x>",
+    ),
+    "style": (
+        "<style>a[href='/x']{}</style><a href=/y>",
+        f"<style>a[href='/x']{{}}</style><a href=\"/y?{Q}\">",
+    ),
+    "textarea": ("<textarea><a href=/x></textarea>", "<textarea><a href=/x></textarea>"),
+    "title": ("<title><a href=/x></title>", "<title><a href=/x></title>"),
+    "xmp": ("<xmp><a href=/x></xmp>", "<xmp><a href=/x></xmp>"),
+    "iframe_content": ("<iframe><a href=/x></iframe>", "<iframe><a href=/x></iframe>"),
+    "plaintext": ("<plaintext></plaintext><a href=/x>", "<plaintext></plaintext><a href=/x>"),
+    "comment": ("<!-- <a href=/x> --><a href=/y>", f'<!-- <a href=/x> --><a href="/y?{Q}">'),
+    "comment_abrupt": ("<!--><a href=/x>", f'<!--><a href="/x?{Q}">'),
+    "comment_abrupt_dash": ("<!---><a href=/x>", f'<!---><a href="/x?{Q}">'),
+    "comment_bang_end": ("<!-- --!><a href=/x>", f'<!-- --!><a href="/x?{Q}">'),
+    "comment_gt_is_not_end": ("<!-- > <a href=/x> -->", "<!-- > <a href=/x> -->"),
+    "comment_unclosed": ("<!-- <a href=/x>", "<!-- <a href=/x>"),
+    "doctype": ("<!DOCTYPE html><a href=/x>", f'<!DOCTYPE html><a href="/x?{Q}">'),
+    "cdata_ends_at_gt": (
+        "<![CDATA[ <a href=/x> ]]><a href=/y>",
+        f'<![CDATA[ <a href=/x> ]]><a href="/y?{Q}">',
+    ),
+    "processing_instruction": (
+        "<?xml version='1.0'?><a href=/x>",
+        f"<?xml version='1.0'?><a href=\"/x?{Q}\">",
+    ),
+    "bogus_end_tag": ("</ x><a href=/x>", f'</ x><a href="/x?{Q}">'),
+    "empty_end_tag": ("</><a href=/x>", f'</><a href="/x?{Q}">'),
+    # malformed
+    "stray_lt": ("a < b <<a href=/x>", f'a < b <<a href="/x?{Q}">'),
+    "lt_before_digit": ("1<2<a href=/x>", f'1<2<a href="/x?{Q}">'),
+    "unclosed_tag_at_end": ('<a href="/x"', '<a href="/x"'),
+    "quotes_span_gt": ('<a href="/x>t<a href="/y">', f'<a href="/x>t<a href=?{Q}"/y">'),
+    "unclosed_quote": ('<a href="/x>t<a href=/y>', '<a href="/x>t<a href=/y>'),
+    "unclosed_tag_swallows": ("<div <a href=/x>", "<div <a href=/x>"),
+    "lone_lt_at_end": ("<a href=/x><", f'<a href="/x?{Q}"><'),
+    "end_tag_open_at_end": ("<a href=/x></", f'<a href="/x?{Q}"></'),
+    "nul_and_surrogate_text": ("\x00\ud800<a href=/x>\udfff", f'\x00\ud800<a href="/x?{Q}">\udfff'),
+}
 
-UNCHANGED = [
-    '<a href="//evil.com/x">',
-    '<a href="\\\\evil.com">',
-    '<a href="/\\evil.com">',
-    '<a href="http:///evil.com">',
-    '<a href="https:evil.com">',
-    '<a href=" https://evil.com">',
-    '<a href="\thttp://evil.com">',
-    '<a href="java\tscript:alert(1)">',
-    '<a href="JAVASCRIPT:alert(1)">',
-    '<a href="mailto:a@example.com">',
-    '<a href="tel:123">',
-    '<a href="data:text/html,hi">',
-    '<a href="ftp://example.com/">',
-    '<a href="http://user@evil.com">',
-    '<a href="http://example.com@evil.com">',
-    '<a href="http://example.com.evil.org/">',
-    '<a href="http://www.example.com/">',
-    '<a href="http://example.com.:80/">',
-    '<a href="http://example.com:8080/">',
-    '<a href="#top">',
-    "<a>",
-    "<a href>",
-    '<abbr href="/x">',
-    '<iframes src="/x">',
-    '<x:a href="/x">',
-    '<link href="/style.css">',
-    '<img src="/i.png">',
-    '<form action="https://evil.com/">',
-    '<form action="//evil.com/">',
-    '<a href="/x?_session:cart=OLD">',
-    '<a href="/x?_session%3Acart=OLD">',
-    '<a href="/x?_session%3acart=OLD">',
-    "<script>document.write('<a href=\"/x\">')</script>",
-    '<SCRIPT type="t"><form></SCRIPT >',
-    '<style>a[href="/x"]{}</style>',
-    '<textarea><a href="/x"></textarea>',
-    '<title><a href="/x"></title>',
-    "<!-- <form> -->",
-    '<!-- unclosed <a href="/x">',
-    '<a href="/x"',
-    '<a href="/x',
-    "<",
-    "< a href=/x>",
-    "a < b > c",
-    "</a href='/x'>",
-    '<?php echo "<a href=/x>" ?>',
-    '<![CDATA[ <a href="/x"> ]]>',
-    "plain text &amp; more",
-    '<plaintext><a href="/x">',
-]
+
+@pytest.mark.parametrize(("html", "expected"), MARKUP.values(), ids=MARKUP.keys())
+def test_markup_read_as_a_browser_when_rewriting(html: str, expected: str) -> None:
+    assert rewrite_html(html, PARAMS, HTTP) == expected
 
 
-@pytest.mark.parametrize(("source", "expected"), CHANGED)
-def test_rewrite_changes_same_origin_links(source: str, expected: str) -> None:
-    assert rewrite_html(source, P, ORIGIN) == expected
+FORMS = {
+    "no_action": ("<form><input></form>", f"<form>{HIDDEN}<input></form>"),
+    "empty_action": ('<form action="">', f'<form action="">{HIDDEN}'),
+    "valueless_action": ("<form action>", f"<form action>{HIDDEN}"),
+    "relative_action": (
+        '<form action="/cart" method="post">',
+        f'<form action="/cart" method="post">{HIDDEN}',
+    ),
+    "absolute_action": (
+        '<form action="http://example.com/x">',
+        f'<form action="http://example.com/x">{HIDDEN}',
+    ),
+    "fragment_action": ('<form action="#x">', f'<form action="#x">{HIDDEN}'),
+    "upper_case": ("<FORM METHOD=POST>", f"<FORM METHOD=POST>{HIDDEN}"),
+    "foreign_action": ('<form action="//evil.com/x">', '<form action="//evil.com/x">'),
+    "javascript_action": ('<form action="javascript:go()">', '<form action="javascript:go()">'),
+    "escaped_action": ('<form action="/x?a=1&amp;b=2">', f'<form action="/x?a=1&amp;b=2">{HIDDEN}'),
+    "nested": (
+        "<form><form action=/y></form><form>",
+        f"<form>{HIDDEN}<form action=/y></form><form>{HIDDEN}",
+    ),
+    "nested_foreign_first": (
+        "<form action=//evil.com><form></form><form>",
+        f"<form action=//evil.com><form></form><form>{HIDDEN}",
+    ),
+    "end_tag_upper_case": ("<form></FORM ><form>", f"<form>{HIDDEN}</FORM ><form>{HIDDEN}"),
+    "already_there": (f"<form>{HIDDEN}<input>", f"<form>{HIDDEN}<input>"),
+    "form_in_comment": ("<!--<form>--><form>", f"<!--<form>--><form>{HIDDEN}"),
+    "form_in_script": ("<script><form></script><form>", f"<script><form></script><form>{HIDDEN}"),
+    "gt_in_value": ('<form title="a>b">', f'<form title="a>b">{HIDDEN}'),
+    "unclosed": ("<form", "<form"),
+    "name_escaped": ("<formx>", "<formx>"),
+}
 
 
-@pytest.mark.parametrize("source", UNCHANGED)
-def test_rewrite_leaves_other_markup_byte_for_byte(source: str) -> None:
-    assert rewrite_html(source, P, ORIGIN) == source
+@pytest.mark.parametrize(("html", "expected"), FORMS.values(), ids=FORMS.keys())
+def test_form_gets_hidden_input_when_same_origin_and_not_nested(html: str, expected: str) -> None:
+    assert rewrite_html(html, PARAMS, HTTP) == expected
 
 
-def test_rewrite_with_several_params() -> None:
-    params = {"_session:cart": "A", "_session:prefs": "B"}
-    out = rewrite_html('<a href="/x?_session:prefs=Z"><form>', params, ORIGIN)
-    assert out == (
-        '<a href="/x?_session:prefs=Z&_session:cart=A"><form>'
-        '<input type="hidden" name="_session:cart" value="A">'
-        '<input type="hidden" name="_session:prefs" value="B">'
+BASES = {
+    "foreign_base_relative": (
+        '<base href="//evil.com/"><a href="/x">',
+        '<base href="//evil.com/"><a href="/x">',
+    ),
+    "foreign_base_absolute_ours": (
+        '<base href="http://evil.com/"><a href="http://example.com/x">',
+        f'<base href="http://evil.com/"><a href="http://example.com/x?{Q}">',
+    ),
+    "foreign_base_form_with_action": (
+        '<base href="//evil.com/"><form action="x">',
+        '<base href="//evil.com/"><form action="x">',
+    ),
+    "foreign_base_form_without_action": (
+        '<base href="//evil.com/"><form>',
+        f'<base href="//evil.com/"><form>{HIDDEN}',
+    ),
+    "foreign_base_scheme_relative_ours": (
+        '<base href="https://evil.com/"><a href="//example.com/x">',
+        f'<base href="https://evil.com/"><a href="//example.com/x?{Q}">',
+    ),
+    "same_origin_base": ('<base href="/app/"><a href="x">', f'<base href="/app/"><a href="x?{Q}">'),
+    "same_origin_absolute_base": (
+        '<base href="http://example.com/app/"><a href="x">',
+        f'<base href="http://example.com/app/"><a href="x?{Q}">',
+    ),
+    "javascript_base": (
+        '<base href="javascript:x"><a href="x">',
+        '<base href="javascript:x"><a href="x">',
+    ),
+    "only_first_base_counts": (
+        '<base href="/a/"><base href="//evil.com/"><a href="x">',
+        f'<base href="/a/"><base href="//evil.com/"><a href="x?{Q}">',
+    ),
+    "base_without_href_does_not_count": (
+        '<base target="_top"><base href="//evil.com/"><a href="x">',
+        '<base target="_top"><base href="//evil.com/"><a href="x">',
+    ),
+    "base_in_comment_does_not_count": (
+        '<!--<base href="//evil.com/">--><a href="x">',
+        f'<!--<base href="//evil.com/">--><a href="x?{Q}">',
+    ),
+    "links_before_the_base": (
+        '<a href="x"><base href="//evil.com/">',
+        f'<a href="x?{Q}"><base href="//evil.com/">',
+    ),
+}
+
+
+@pytest.mark.parametrize(("html", "expected"), BASES.values(), ids=BASES.keys())
+def test_relative_urls_follow_base_when_it_is_set(html: str, expected: str) -> None:
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+
+
+def test_every_param_added_when_several() -> None:
+    html = '<a href="/x#f"><a href="/y?_session:prefs=OLD"><form>'
+    assert rewrite_html(html, TWO, HTTP) == (
+        '<a href="/x?_session:cart=ID&_session:prefs=ID2#f">'
+        '<a href="/y?_session:prefs=OLD&_session:cart=ID">'
+        f"<form>{HIDDEN}{HIDDEN2}"
     )
 
 
-def test_rewrite_with_no_params_returns_input() -> None:
-    assert rewrite_html('<a href="/x">', {}, ORIGIN) == '<a href="/x">'
+def test_only_missing_inputs_added_when_form_has_some() -> None:
+    html = f"<form>{HIDDEN2}<input>"
+    assert rewrite_html(html, TWO, HTTP) == f"<form>{HIDDEN}{HIDDEN2}<input>"
 
 
-def test_rewrite_honours_extra_hosts() -> None:
-    origin = Origin("https", "example.com:8443", frozenset({"cdn.example.net"}))
-    assert is_same_origin("https://example.com:8443/", origin)
-    assert not is_same_origin("https://example.com/", origin)
-    assert is_same_origin("//CDN.example.net/a", origin)
-    assert not is_same_origin("//x.cdn.example.net/a", origin)
+def test_name_and_value_escaped_when_special() -> None:
+    params = {'a"b<c&d': "v'1"}
+    assert rewrite_html("<form><a href=/x>", params, HTTP) == (
+        '<form><input type="hidden" name="a&quot;b&lt;c&amp;d" value="v&#x27;1">'
+        '<a href="/x?a%22b%3Cc%26d=v%271">'
+    )
 
 
-def test_rewrite_is_idempotent_for_forms() -> None:
-    once = rewrite_html("<form></form>", P, ORIGIN)
-    assert rewrite_html(once, P, ORIGIN) == once
+def test_extra_hosts_count_as_ours_when_configured() -> None:
+    origin = Origin("http", "example.com:5000", frozenset({"cdn.example.com", "Other.ORG:8080"}))
+    html = (
+        '<a href="http://cdn.example.com/a"><a href="http://other.org:8080/b">'
+        '<a href="http://example.com:5000/c"><a href="http://example.com/d">'
+    )
+    assert rewrite_html(html, PARAMS, origin) == (
+        f'<a href="http://cdn.example.com/a?{Q}"><a href="http://other.org:8080/b?{Q}">'
+        f'<a href="http://example.com:5000/c?{Q}"><a href="http://example.com/d">'
+    )
 
 
-def test_streaming_holds_back_a_split_tag() -> None:
-    rewriter = HTMLRewriter(P, ORIGIN)
-    assert rewriter.feed("text <a hr") == "text "
-    assert rewriter.feed('ef="/x">more') == f'<a href="/x?{Q}">more'
+def test_nothing_changes_when_no_params() -> None:
+    html = "<a href=/x><form><a href"
+    assert rewrite_html(html, {}, HTTP) == html
+    rewriter = HTMLRewriter({}, HTTP)
+    assert rewriter.feed(html) == html
+    assert rewriter.close() == ""
+    assert url_with_params("/x", {}) == "/x"
+    assert rewrite_location("/x", {}, HTTP) == "/x"
+
+
+URLS = {
+    "plain": ("/x", "/x?_session:cart=ID"),
+    "query": ("/x?a=1", "/x?a=1&_session:cart=ID"),
+    "fragment": ("/x?a=1#f", "/x?a=1&_session:cart=ID#f"),
+    "present": ("/x?_session:cart=OLD", "/x?_session:cart=OLD"),
+    "present_encoded": ("/x?_session%3Acart=OLD#f", "/x?_session%3Acart=OLD#f"),
+    "ampersand_not_an_entity": ("/x?a=1&amp;b=2", "/x?a=1&amp;b=2&_session:cart=ID"),
+    "absolute": ("https://example.com/", "https://example.com/?_session:cart=ID"),
+    "empty": ("", "?_session:cart=ID"),
+}
+
+
+@pytest.mark.parametrize(("url", "expected"), URLS.values(), ids=URLS.keys())
+def test_url_with_params_when_called_directly(url: str, expected: str) -> None:
+    assert url_with_params(url, PARAMS) == expected
+
+
+def test_url_with_params_encodes_name_and_value() -> None:
+    assert url_with_params("/x", {"a b:c": "v/w"}) == "/x?a%20b:c=v%2Fw"
+    assert url_with_params("/x#f", TWO) == "/x?_session:cart=ID&_session:prefs=ID2#f"
+
+
+SAME_ORIGIN = {
+    "relative": ("x", None, True),
+    "empty": ("", None, True),
+    "fragment": ("#top", None, True),
+    "absolute": ("http://example.com/", None, True),
+    "port_80": ("http://example.com:80/", None, True),
+    "userinfo": ("http://example.com@evil.com/", None, False),
+    "backslash": ("http://evil.com\\@example.com", None, False),
+    "three_slashes": ("http:///evil.com", None, False),
+    "other_scheme_no_slashes": ("https:evil.com", None, False),
+    "mailto": ("mailto:x@example.com", None, False),
+    "relative_foreign_base": ("x", "https://evil.com/", False),
+    "relative_same_base": ("x", "/app/", True),
+    "absolute_foreign_base": ("http://example.com/", "https://evil.com/", True),
+    "fragment_foreign_base": ("#top", "//evil.com/", False),
+    "relative_unparsable_base": ("x", "ftp://example.com/", False),
+}
+
+
+@pytest.mark.parametrize(("url", "base", "expected"), SAME_ORIGIN.values(), ids=SAME_ORIGIN.keys())
+def test_is_same_origin_when_called_directly(url: str, base: str | None, expected: bool) -> None:
+    assert is_same_origin(url, HTTP, base) is expected
+
+
+LOCATIONS = {
+    "relative": ("/next", "/next?_session:cart=ID"),
+    "absolute": ("http://example.com/next?a=1#f", "http://example.com/next?a=1&_session:cart=ID#f"),
+    "foreign": ("https://evil.com/next", "https://evil.com/next"),
+    "scheme_relative_foreign": ("//evil.com/next", "//evil.com/next"),
+    "fragment": ("#f", "#f"),
+    "empty": ("", ""),
+    "present": ("/next?_session:cart=OLD", "/next?_session:cart=OLD"),
+    "javascript": ("javascript:x", "javascript:x"),
+}
+
+
+@pytest.mark.parametrize(("location", "expected"), LOCATIONS.values(), ids=LOCATIONS.keys())
+def test_rewrite_location_when_same_origin(location: str, expected: str) -> None:
+    assert rewrite_location(location, PARAMS, HTTP) == expected
+
+
+def _stream(html: str, size: int) -> list[str]:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    out = [rewriter.feed(html[i : i + size]) for i in range(0, len(html), size)]
+    return [*out, rewriter.close()]
+
+
+def test_output_released_when_final() -> None:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    assert rewriter.feed("<p>hello ") == "<p>hello "
+    assert rewriter.feed("<a hr") == ""
+    assert rewriter.feed('ef="/x">bye <') == f'<a href="/x?{Q}">bye '
+    assert rewriter.feed("/p>") == "</p>"
     assert rewriter.close() == ""
 
 
-def test_streaming_releases_comment_contents() -> None:
-    rewriter = HTMLRewriter(P, ORIGIN)
-    out = rewriter.feed("<!-- " + "x" * 1000)
-    assert out.startswith("<!-- xxx") and len(out) >= 1000
-    rest = rewriter.feed(' --><a href="/y">') + rewriter.close()
-    assert out + rest == "<!-- " + "x" * 1000 + f' --><a href="/y?{Q}">'
+def test_comment_and_script_released_when_streaming() -> None:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    assert rewriter.feed("<!-- " + "x" * 100) == "<!-- " + "x" * 97  # "--!" may follow
+    assert rewriter.feed("x -") == "xxx"
+    assert rewriter.feed("-><script>" + "y" * 50) == "x --><script>" + "y" * 42
+    assert rewriter.feed("</scr") == "yyyyy"  # "</script" may follow
+    assert rewriter.feed("ipt><a href=/x>") == f'yyy</script><a href="/x?{Q}">'
+    assert rewriter.close() == ""
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("/x", f"/x?{Q}"),
-        ("/x?a=1#f", f"/x?a=1&{Q}#f"),
-        (f"/x?{Q}", f"/x?{Q}"),
-        ("/x#f?g", f"/x?{Q}#f?g"),
-    ],
-)
-def test_url_with_params(url: str, expected: str) -> None:
-    assert url_with_params(url, P) == expected
+def test_form_waits_for_what_follows_when_split() -> None:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    assert rewriter.feed("<form>") == ""
+    assert rewriter.feed(HIDDEN[:10]) == ""
+    assert rewriter.feed(HIDDEN[10:] + "<input>") == f"<form>{HIDDEN}<input>"
+    assert rewriter.close() == ""
 
 
-def test_url_with_params_encodes_names() -> None:
-    assert url_with_params("/x", {"a b&c": "v"}) == "/x?a%20b%26c=v"
+def test_incomplete_tail_unchanged_when_closed() -> None:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    assert rewriter.feed('<a href="/x">x <a href="/y') == f'<a href="/x?{Q}">x '
+    assert rewriter.close() == '<a href="/y'
 
 
-def test_rewrite_location_only_for_same_origin() -> None:
-    assert rewrite_location("/next", P, ORIGIN) == f"/next?{Q}"
-    assert rewrite_location("http://example.com/n", P, ORIGIN) == f"http://example.com/n?{Q}"
-    assert rewrite_location("https://evil.com/n", P, ORIGIN) == "https://evil.com/n"
-    assert rewrite_location("//evil.com/n", P, ORIGIN) == "//evil.com/n"
+def test_chunks_give_whole_output_when_split_anywhere() -> None:
+    html = (
+        '<!DOCTYPE html><base target=_top><form action="/f"><a title="a>b" href=\'/x#f\'>'
+        "<!-- c --><script><!--<script></script>--></script><textarea></textarea>"
+        "<area href=?q=1&amp;r=2><iframe src=//example.com/e></iframe></form><a href=//evil.com>"
+    )
+    whole = rewrite_html(html, PARAMS, HTTP)
+    for size in range(1, len(html) + 1):
+        assert "".join(_stream(html, size)) == whole
 
 
-PATHOLOGICAL = ["<a ", "<!--", "<script", '"', "<form ", "<a href='", "</a", "<", "<!"]
+def test_long_tag_copied_when_over_max_tag() -> None:
+    filler = "x" * MAX_TAG
+    html = f'<a href="/x" title="{filler}"><a href="/y"><form data-x="{filler}">'
+    expected = f'<a href="/x" title="{filler}"><a href="/y?{Q}"><form data-x="{filler}">'
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+    assert "".join(_stream(html, 4096)) == expected
 
 
-@pytest.mark.parametrize("piece", PATHOLOGICAL)
-def test_work_grows_linearly_on_malformed_input(piece: str) -> None:
-    """Count the characters the scanner examines: quadratic behaviour would
-    make four times the input cost sixteen times the work."""
+def test_long_base_assumed_foreign_when_over_max_tag() -> None:
+    html = f'<base href="/" data-x="{"x" * MAX_TAG}"><a href="/y"><a href=http://example.com/>'
+    assert rewrite_html(html, PARAMS, HTTP) == html.replace(".com/>", f'.com/?{Q}">').replace(
+        "href=http", 'href="http'
+    )
 
-    def work(n: int, chunk: int | None) -> int:
-        rewriter = HTMLRewriter(P, ORIGIN)
-        text = piece * n + '<a href="/x">'
-        if chunk is None:
-            rewriter.feed(text)
-        else:
-            for i in range(0, len(text), chunk):
-                rewriter.feed(text[i : i + chunk])
+
+def test_long_script_tag_still_opens_script_when_over_max_tag() -> None:
+    html = f'<script data-x="{"x" * MAX_TAG}"><a href="/x"></script><a href="/y">'
+    expected = html.replace('"/y"', f'"/y?{Q}"')
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+    assert "".join(_stream(html, 1000)) == expected
+
+
+def test_hold_back_bounded_when_tag_never_ends() -> None:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    chunk = '<a title="' + "x" * 1000
+    fed = released = 0
+    for _ in range(300):
+        fed += len(chunk)
+        released += len(rewriter.feed(chunk))
+        assert fed - released <= 2 * MAX_TAG + len(chunk)
+    assert released + len(rewriter.close()) == fed
+
+
+def _steps(html: str, chunk: int = 0) -> int:
+    rewriter = HTMLRewriter(PARAMS, HTTP)
+    if chunk:
+        for i in range(0, len(html), chunk):
+            rewriter.feed(html[i : i + chunk])
+    else:
+        rewriter.feed(html)
+    rewriter.close()
+    return rewriter._steps
+
+
+PATHOLOGICAL = {
+    "unclosed_a": "<a ",
+    "unclosed_a_href": '<a href="',
+    "comment_openers": "<!--",
+    "script_openers": "<script",
+    "script_escapes": "<script><!--<script>",
+    "quotes": '"',
+    "form_openers": "<form ",
+    "lt": "<",
+    "end_tag_openers": "</",
+    "bangs": "<!",
+    "links": "<a href=/x>",
+    "forms": "<form><a href=x></form>",
+    "odd_tags": '<p a = "1">',
+    "long_names": "<a" + "b" * 50,
+}
+
+
+@pytest.mark.parametrize("unit", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+@pytest.mark.parametrize("chunk", [0, 7, 1000], ids=["whole", "chunks_7", "chunks_1000"])
+def test_work_grows_linearly_when_input_is_pathological(unit: str, chunk: int) -> None:
+    n = 2000 if chunk == 7 else 6000
+    small = _steps(unit * n, chunk)
+    large = _steps(unit * (4 * n), chunk)
+    assert small >= len(unit) * n // 2
+    assert large <= 5 * small
+
+
+def test_step_count_detects_quadratic_retries() -> None:
+    """The measure used above would show a scanner that re-reads a pending
+    tag on every chunk (what the doubling rule prevents)."""
+
+    class Eager(HTMLRewriter):
+        def _process(self, *, final: bool) -> str:
+            out = super()._process(final=final)
+            self._wait = 0
+            return out
+
+    def steps(n: int) -> int:
+        rewriter = Eager(PARAMS, HTTP)
+        for char in '<a title="' + "x" * n:
+            rewriter.feed(char)
         rewriter.close()
-        return rewriter.steps
+        return rewriter._steps
 
-    for chunk in (None, 8192, 100):
-        small, large = work(30000, chunk), work(120000, chunk)
-        assert small > 0
-        assert large <= 5 * small, (piece, chunk, small, large)
+    assert steps(4000) > 10 * steps(1000)
+
+
+def test_long_tag_limit_applies_when_lowered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rewrite, "MAX_TAG", 16)
+    html = '<a href="/x" title="long"><a href=/y><textarea class=x></textarea><a href=/z>'
+    expected = (
+        f'<a href="/x" title="long"><a href="/y?{Q}"><textarea class=x></textarea><a href="/z?{Q}">'
+    )
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+    assert "".join(_stream(html, 3)) == expected

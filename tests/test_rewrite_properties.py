@@ -1,111 +1,198 @@
-"""Properties of the rewriter over arbitrary HTML-like text."""
+"""Properties of the link rewriter over arbitrary HTML-like text."""
 
 from __future__ import annotations
+
+import re
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from flask_namedsessions import htmltags
+from flask_namedsessions import rewrite
+from flask_namedsessions import urls
 from flask_namedsessions.rewrite import HTMLRewriter
 from flask_namedsessions.rewrite import Origin
 from flask_namedsessions.rewrite import rewrite_html
 
 ORIGIN = Origin("http", "example.com")
-PARAMS = {"_session:cart": "ID"}
-HIDDEN = '<input type="hidden" name="_session:cart" value="ID">'
-INSERTS = ("?_session:cart=ID", "&amp;_session:cart=ID", "&_session:cart=ID", HIDDEN)
+PARAMS = {"_session:cart": "ID", "s:b": "X"}
+LEFT, RIGHT = "\ue000", "\ue001"
 
 FRAGMENTS = [
-    "<a",
-    "<A ",
-    " href=",
-    "href='",
-    'href="',
-    "src=",
-    "<area ",
-    "<iframe ",
-    "<frame ",
-    "<form",
-    "<FORM ",
-    " action=",
-    "</form>",
-    "<form action='/x'>",
-    ">",
-    "/>",
-    '"',
-    "'",
-    "<!--",
-    "-->",
-    "--!>",
-    "<!",
-    "<?",
-    "</",
-    "<script>",
-    "</script>",
-    "<style>",
-    "</style>",
-    "<textarea>",
-    "</textarea>",
-    "<title>",
-    "</title>",
-    "<base href=",
-    "<plaintext>",
-    "/x",
-    "x.html",
-    "?a=1",
-    "&amp;",
-    "#f",
-    "//evil.com",
-    "\\\\evil.com",
-    "http:///evil.com",
-    "https:evil.com",
-    "http://example.com/",
-    "http://user@evil.com",
-    "javascript:x",
-    "mailto:a",
-    "_session:cart=Z",
-    "_session%3Acart=Z",
-    " ",
-    "\n",
-    "\t",
-    "text",
-    "<x:a ",
-    "<abbr ",
-    "=",
-    "\x00",
-    "é",
-]
-html_like = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=5)), max_size=40).map(
-    "".join
-)
+    "<a", "<A ", "<area ", "<iframe ", "<frame ", "<abbr ", "<x:a ", "<p ", "<div ", "</a>",
+    " href=", " HREF = ", " src=", " action=", " title=", "href", "=", '"', "'", ">", "/>", "/",
+    " ", "\n", "\t", "\x00", "é", "<", "&amp;", "&#35;", "&copy=", "#f", "?", "?a=1", "&",
+    "<form", "<FORM action=", "</form>", "</FORM >", "<form action='/x'>",
+    '<input type="hidden" name="_session:cart" value="ID">',
+    "<!--", "-->", "--!>", "<!-->", "<!", "<?", "</", "<!DOCTYPE html>", "<![CDATA[",
+    "<script>", "</script>", "<script><!--", "<SCRIPT >", "<style>", "</style >",
+    "<textarea>", "</textarea>", "<title>", "</title>", "<xmp>", "<plaintext>",
+    "<base href=", "<base href=//evil.com>",
+    "/x", "x.html", "../y", "//evil.com", "\\\\evil.com", "/\\evil.com", "http:///evil.com",
+    "https:evil.com", "http://example.com/", "http://EXAMPLE.com:80/x", "http://user@evil.com",
+    "http://example.com@evil.com", "http://evil.com\\@example.com", "http://www.example.com",
+    "javascript:x", "java\tscript:x", "mailto:a", "_session:cart=Z", "_session%3Acart=Z",
+]  # fmt: skip
+html_like = st.lists(
+    st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet="<>/=\"' ab-!?#&;x", max_size=4)),
+    max_size=30,
+).map("".join)
+unmarked = html_like.filter(lambda s: LEFT not in s and RIGHT not in s)
+MARKED = re.compile(f"{LEFT}[^{RIGHT}]*{RIGHT}")
 
 
-def strip_inserts(text: str) -> str:
-    for insert in INSERTS:
-        text = text.replace(insert, "")
-    return text
+class Marking(HTMLRewriter):
+    _MARK = (LEFT, RIGHT)
 
 
-@settings(max_examples=400, deadline=None)
+def _marked(source: str) -> str:
+    rewriter = Marking(PARAMS, ORIGIN)
+    return rewriter.feed(source) + rewriter.close()
+
+
+def _chunks(source: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(source) + 1) for c in cuts})
+    return [source[a:b] for a, b in zip([0, *points], [*points, len(source)], strict=True)]
+
+
+def _streamed(source: str, cuts: list[int]) -> str:
+    rewriter = HTMLRewriter(PARAMS, ORIGIN)
+    out = [rewriter.feed(chunk) for chunk in _chunks(source, cuts)]
+    return "".join(out) + rewriter.close()
+
+
+@settings(max_examples=500, deadline=None)
+@given(unmarked)
+def test_removing_insertions_gives_back_input_when_html_like(source: str) -> None:
+    marked = _marked(source)
+    assert MARKED.sub("", marked) == source
+    assert marked.replace(LEFT, "").replace(RIGHT, "") == rewrite_html(source, PARAMS, ORIGIN)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60).filter(lambda s: LEFT not in s and RIGHT not in s))
+def test_removing_insertions_gives_back_input_when_any_text(source: str) -> None:
+    assert MARKED.sub("", _marked(source)) == source
+
+
+@settings(max_examples=500, deadline=None)
 @given(html_like)
-def test_removing_insertions_gives_back_the_input(source: str) -> None:
-    out = rewrite_html(source, PARAMS, ORIGIN)
-    assert strip_inserts(out) == strip_inserts(source)
-    assert len(out) >= len(source)
-
-
-@settings(max_examples=400, deadline=None)
-@given(html_like)
-def test_rewriting_twice_equals_once(source: str) -> None:
+def test_rewriting_twice_equals_once_when_html_like(source: str) -> None:
     once = rewrite_html(source, PARAMS, ORIGIN)
     assert rewrite_html(once, PARAMS, ORIGIN) == once
 
 
-@settings(max_examples=400, deadline=None)
-@given(html_like, st.lists(st.integers(min_value=0, max_value=200), max_size=12))
-def test_streaming_any_split_equals_whole(source: str, cuts: list[int]) -> None:
-    points = sorted({c % (len(source) + 1) for c in cuts})
-    chunks = [source[a:b] for a, b in zip([0, *points], [*points, len(source)], strict=True)]
-    rewriter = HTMLRewriter(PARAMS, ORIGIN)
-    streamed = "".join(rewriter.feed(chunk) for chunk in chunks) + rewriter.close()
-    assert streamed == rewrite_html(source, PARAMS, ORIGIN)
+@settings(max_examples=500, deadline=None)
+@given(html_like, st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_streaming_equals_whole_when_split_anywhere(source: str, cuts: list[int]) -> None:
+    assert _streamed(source, cuts) == rewrite_html(source, PARAMS, ORIGIN)
+
+
+@settings(max_examples=300, deadline=None)
+@given(html_like, st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_streaming_equals_whole_when_tags_exceed_a_small_limit(
+    source: str, cuts: list[int]
+) -> None:
+    with mock.patch.object(rewrite, "MAX_TAG", 12):
+        assert _streamed(source, cuts) == rewrite_html(source, PARAMS, ORIGIN)
+
+
+@settings(max_examples=200, deadline=None)
+@given(html_like)
+def test_streaming_equals_whole_when_fed_one_character_at_a_time(source: str) -> None:
+    assert _streamed(source, list(range(len(source)))) == rewrite_html(source, PARAMS, ORIGIN)
+
+
+#: Consumes text only, so every tag takes the exact path.
+_NO_QUICK = re.compile(r"(?:[^<]+|<(?=[^A-Za-z!/?]))*(?:((?!))()()()()())?")
+
+
+@settings(max_examples=500, deadline=None)
+@given(html_like)
+def test_quick_path_equals_exact_path_when_html_like(source: str) -> None:
+    quick = rewrite_html(source, PARAMS, ORIGIN)
+    with mock.patch.object(htmltags, "QUICK", _NO_QUICK):
+        assert rewrite_html(source, PARAMS, ORIGIN) == quick
+
+
+@settings(max_examples=300, deadline=None)
+@given(html_like, st.integers(min_value=1, max_value=9))
+def test_output_is_the_same_when_reading_windows_are_small(source: str, window: int) -> None:
+    expected = rewrite_html(source, PARAMS, ORIGIN)
+    with (
+        mock.patch.object(rewrite, "_WINDOW", window),
+        mock.patch.object(htmltags, "ATTR_WINDOW", window),
+    ):
+        assert rewrite_html(source, PARAMS, ORIGIN) == expected
+
+
+tag_like = st.tuples(
+    st.sampled_from(["a", "Z", "form", "area"]),
+    st.text(alphabet=["a", "=", '"', "'", " ", "\t", "/", ">", "<", "-", "\x00"], max_size=16),
+).map("<{0[0]}{0[1]}".format)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(tag_like, st.integers(min_value=1, max_value=12))
+def test_long_tag_reader_ends_where_grammar_does_when_any_tag(source: str, window: int) -> None:
+    match = htmltags.TAG.match(source)
+    with mock.patch.object(htmltags, "ATTR_WINDOW", window):
+        state, end = htmltags.long_tag_step(htmltags.T_NAME, source, 2)
+    assert (match.end() if match else None) == (end if state == -1 else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag_like, st.lists(st.integers(min_value=2, max_value=20), max_size=6))
+def test_long_tag_reader_resumes_when_split(source: str, cuts: list[int]) -> None:
+    """Read piece by piece, as a stream would deliver it, a tag ends where
+    it ends when read at once."""
+    whole_state, whole_end = htmltags.long_tag_step(htmltags.T_NAME, source, 2)
+    state, pos = htmltags.T_NAME, 2
+    for cut in [*sorted(c for c in cuts if c > 2), len(source)]:
+        if state == -1 or cut <= pos:
+            continue
+        state, pos = htmltags.long_tag_step(state, source[:cut], pos)
+    if state == -1 or whole_state == -1:
+        assert (state, pos) == (whole_state, whole_end)
+
+
+url_like = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["/", "//", "\\", "http:", "HTTPS:", "example.com", "evil.com", ":80", ":8080", "@",
+             "?", "#", "&", "&amp;", "&#35;", "&copy", "_session:cart", "_session%3Acart", "=",
+             "ID", " ", "\t", "\x00", "x", ".", "javascript:", "%2F", "'", '"']
+        ),
+        st.text(max_size=3),
+    ),
+    max_size=10,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(url_like, st.sampled_from([None, "//evil.com/", "/app/", "https://example.com/"]))
+def test_url_shortcuts_agree_with_exact_rules_when_any_url(raw: str, base: str | None) -> None:
+    judge = urls.LinkJudge(ORIGIN)
+    if base is not None:
+        judge.set_base(base)
+    pairs = urls.param_pairs(PARAMS)
+    assert urls.link_params(raw, judge, pairs) == urls._link_params_exact(raw, judge, pairs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(url_like)
+def test_url_with_params_is_idempotent_when_any_url(url: str) -> None:
+    once = urls.url_with_params(url, PARAMS)
+    assert urls.url_with_params(once, PARAMS) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=10))
+def test_nothing_raises_when_input_is_arbitrary(url: str, base: str) -> None:
+    assert isinstance(urls.is_same_origin(url, ORIGIN, base), bool)
+    assert isinstance(urls.rewrite_location(url, PARAMS, ORIGIN), str)
+    assert isinstance(urls.url_with_params(url, PARAMS), str)
+    html = f"<base href='{base}'><a href='{url}'><form action={url}>"
+    assert MARKED.sub("", _marked(html)) == html
