@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import g
+from flask import Request
 from flask import request
 
 from . import ids
@@ -43,14 +44,14 @@ def request_sessions() -> RequestSessions:
     return t.cast(RequestSessions, current)
 
 
-def _request_ids(name: str) -> tuple[str | None, str | None]:
+def _request_ids(sessions: RequestSessions, name: str) -> tuple[str | None, str | None]:
     """The IDs in the cookie and the parameter; the body is read only when
     there is no cookie."""
-    settings = get_state().settings
-    from_cookie = cookie_id(request, settings, name)
+    this_request = t.cast(Request, sessions.request)
+    from_cookie = cookie_id(this_request, sessions.settings, name)
     if from_cookie is not None:
         return from_cookie, None
-    return None, param_id(request, settings, name)
+    return None, param_id(this_request, sessions.settings, name)
 
 
 def _check_minutes(what: str, value: object, name: str) -> float | None:
@@ -113,7 +114,7 @@ def session_start(
             record.session.expires = expires
         return record.session
     settings = sessions.settings
-    carried = cookie_name(settings, name) in request.cookies
+    carried = cookie_name(settings, name) in t.cast(Request, sessions.request).cookies
     tracking = resolve_modes(
         settings,
         use_cookie=use_cookie,
@@ -122,7 +123,9 @@ def session_start(
         use_auto=use_auto,
         carried_cookie=carried,
     )
-    presented = sessions.presented_id(name, id, *_request_ids(name) if id is None else (None, None))
+    presented = sessions.presented_id(
+        name, id, *_request_ids(sessions, name) if id is None else (None, None)
+    )
     options = cookie_options(
         settings, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
     )
@@ -207,5 +210,5 @@ def has_session(name: str) -> bool:
     record = sessions.records.get(name)
     if record is not None:
         return record.session.result in ("load", "rotate") and not record.session.ended
-    presented = sessions.presented_id(name, None, *_request_ids(name))
+    presented = sessions.presented_id(name, None, *_request_ids(sessions, name))
     return sessions.is_live(presented, now_ms())

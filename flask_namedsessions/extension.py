@@ -58,6 +58,11 @@ def _own_engine(app: Flask, settings: Settings) -> t.Callable[[], sa.Engine]:
             connect_args.setdefault("connect_timeout", 5)
         if backend in ("mysql", "mariadb"):
             options.setdefault("pool_recycle", 3600)
+        if backend == "postgresql":
+            # Reads and single-statement saves then cost one round trip, with
+            # no isolation switch on each checkout; the store still wraps a
+            # save of several statements in one transaction.
+            options.setdefault("isolation_level", "AUTOCOMMIT")
         engine = sa.create_engine(url, connect_args=connect_args, **options)
         if backend == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)

@@ -30,6 +30,11 @@ def _g() -> t.Any:
     return t.cast(t.Any, g)._get_current_object()
 
 
+#: Types whose values cannot change in place: a variable that still holds the
+#: very object loaded from the store still has its stored form.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -59,6 +64,8 @@ class Record:
     rotated_from: str | None = None
     regenerated: bool = False
     gone: bool = False
+    #: immutable values as loaded; still the same object means unchanged
+    loaded: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
     @property
     def is_new(self) -> bool:
@@ -162,9 +169,13 @@ class RequestSessions:
         session = NamedSession(
             self, name, session_id, result, expires, tracking, self.settings.max_vars
         )
+        if stored is not None and presented is not None and session_id == presented.session_id:
+            key = stored.key  # loaded by this very ID: its key is known
+        else:
+            key = ids.lookup_key(name, session_id)
         record = Record(
             session=session,
-            key=ids.lookup_key(name, session_id),
+            key=key,
             sid=stored.sid if stored is not None else secrets.token_hex(16),
             cookie=cookie,
             cookie_expires=cookie_expires,
@@ -176,9 +187,13 @@ class RequestSessions:
         self.records[name] = record
         if stored is not None:
             namespace = _g()
+            loaded = record.loaded
             for var, text in stored.values.items():
                 session._vars[var] = text
-                setattr(namespace, var, serialize.loads(text))
+                value = serialize.loads(text)
+                setattr(namespace, var, value)
+                if type(value) in _IMMUTABLE:
+                    loaded[var] = value
             if rotate and explicit is None and not stored.by_old_key:
                 self._new_id(record, grace=True)
                 session.result = "rotate"
@@ -226,26 +241,28 @@ class RequestSessions:
         session = record.session
         max_bytes = self.settings.max_value_bytes
         namespace = _g()
-        texts = {
-            var: serialize.dumps(
-                getattr(namespace, var, None), session=session.name, var=var, max_bytes=max_bytes
-            )
-            for var in session._vars
-        }
+        loaded = record.loaded
+        upserts = {}
+        for var, stored_text in session._vars.items():
+            value = getattr(namespace, var, None)
+            if stored_text is not None and var in loaded and loaded[var] is value:
+                continue
+            text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)
+            if text != stored_text:
+                upserts[var] = text
         plan = SavePlan(name=session.name, sid=record.sid, replaces_sid=record.replaces_sid)
-        plan.upserts = {v: text for v, text in texts.items() if text != session._vars[v]}
+        plan.upserts = upserts
         plan.removals = sorted(session._removed)
-        times = self._times(record, now)
         if record.is_new:
             plan.create = {
                 "sid": record.sid,
                 "name": session.name,
                 "key": record.key,
                 "created_at": now,
-                **times,
+                **self._times(record, now),
             }
         elif record.regenerated or self._touch_due(record, now):
-            plan.update = dict(times)
+            plan.update = self._times(record, now)
             if record.regenerated:
                 plan.update_guard_key = record.stored_key
                 plan.update["key"] = record.key

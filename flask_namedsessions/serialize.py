@@ -37,6 +37,8 @@ class _TagPreciseDateTime(JSONTag):
 _serializer = TaggedJSONSerializer()
 _serializer.register(_TagPreciseDateTime, index=0)
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=True)
+# One decoder for all: ``json.loads`` with a hook builds a new one per call.
+_decoder = json.JSONDecoder(object_hook=_serializer.untag)
 
 
 def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
@@ -63,4 +65,8 @@ def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
 
 def loads(text: str) -> t.Any:
     """Bring back a value stored by :func:`dumps`."""
-    return json.loads(text, object_hook=_serializer.untag)
+    if text[:1] == '"' and "\\" not in text:
+        # A string without escapes, the commonest value: its characters as
+        # they are stored.
+        return text[1:-1]
+    return _decoder.decode(text)

@@ -1,8 +1,8 @@
 """Every SQL statement of the extension, on its own connections.
 
-The store never touches the application's ``db.session``: reads run on an
-autocommit connection (one round trip, no transaction held across the view) and
-all writes of one request share one short transaction at its end.
+The store never touches the application's ``db.session``: reads run outside any
+transaction held across the view (one round trip) and all writes of one request
+share one short transaction at its end.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ class SavePlan:
             self.create or self.replaces_sid or self.update or self.upserts or self.removals
         )
 
+    def is_one_statement(self) -> bool:
+        """Is this plan one write of one row set, atomic without a transaction?"""
+        if self.create is not None or self.replaces_sid is not None:
+            return False
+        return (self.update is not None) + len(self.upserts) + bool(self.removals) == 1
+
 
 class SaveOutcome(t.NamedTuple):
     """How a save went for one session: whether its row still exists, and if
@@ -101,7 +107,7 @@ class Store:
         self._create_tables = create_tables
         self._resolved: Engine | None = None
         self._engine: Engine | None = None
-        self._read_engine: Engine | None = None
+        self._split: tuple[Engine, Engine] | None = None
         self._lock = threading.Lock()
         s = tables.sessions
         v = tables.variables
@@ -114,18 +120,31 @@ class Store:
             s.c.touched_at,
             s.c.expires_at,
             s.c.expires_min,
-            v.c.name,
-            v.c.value,
         )
-        self._join = s.outerjoin(v, v.c.sid == s.c.sid)
-        # Built once: constructing statements costs more than running them
-        # from SQLAlchemy's compiled cache.
+        join = s.outerjoin(v, v.c.sid == s.c.sid)
         key = sa.bindparam("key", type_=s.c.key.type)
-        # By the unique key alone, so that any planner, with or without
-        # statistics, reads one session row and its variables by index.
-        self._load_stmt = sa.select(*self._columns).select_from(self._join).where(s.c.key == key)
+        # Built once: constructing statements costs more than running them
+        # from SQLAlchemy's compiled cache. By the unique key alone, so that
+        # any planner, with or without statistics, reads one session row and
+        # its variables by index; and only the columns a session found by its
+        # current key needs, as each column costs on every row.
+        self._load_stmt = (
+            sa.select(
+                s.c.sid,
+                s.c.created_at,
+                s.c.touched_at,
+                s.c.expires_at,
+                s.c.expires_min,
+                v.c.name,
+                v.c.value,
+            )
+            .select_from(join)
+            .where(s.c.key == key)
+        )
         self._load_old_stmt = (
-            sa.select(*self._columns).select_from(self._join).where(s.c.old_key == key)
+            sa.select(*self._columns, v.c.name, v.c.value)
+            .select_from(join)
+            .where(s.c.old_key == key)
         )
         self._statements: dict[str, t.Any] = {}
 
@@ -140,7 +159,6 @@ class Store:
                     engine = self._resolve()
                     if self._create_tables:
                         self._run("creating the session tables", self._create, engine)
-                    self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
                     self._engine = engine
         return self._engine
 
@@ -149,10 +167,17 @@ class Store:
             self._resolved = self._get_engine()
         return self._resolved
 
-    @property
-    def read_engine(self) -> Engine:
-        self.engine  # noqa: B018
-        return self._read_engine  # type: ignore[return-value]
+    def _engines(self) -> tuple[Engine, Engine]:
+        """The engines for reads and for transactions (see
+        :func:`_read_and_tx_engines`); found on first use, which connects."""
+        engines = self._split
+        if engines is None:
+            engine = self.engine
+            with self._lock:
+                if self._split is None:
+                    self._split = _read_and_tx_engines(engine)
+                engines = self._split
+        return engines
 
     @property
     def dialect(self) -> str:
@@ -187,9 +212,10 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self, operation: str) -> t.Iterator[Connection]:
-        """``engine.begin()``, its database errors as :exc:`SessionStoreError`."""
+        """``begin()`` on the transaction engine, its database errors as
+        :exc:`SessionStoreError`."""
         try:
-            with self.engine.begin() as conn:
+            with self._engines()[1].begin() as conn:
                 yield conn
         except Exception as exc:
             if not is_database_error(exc):
@@ -201,7 +227,7 @@ class Store:
         database restarted), so a running server recovers by itself."""
 
         def attempt() -> _T:
-            with self.read_engine.connect() as conn:
+            with self._engines()[0].connect() as conn:
                 return func(conn)
 
         try:
@@ -223,18 +249,34 @@ class Store:
         the one that was rotated away from it (a second SELECT)."""
         params = {"key": key}
 
-        def read(conn: Connection) -> t.Sequence[t.Any]:
+        def read(conn: Connection) -> StoredSession | None:
             rows = conn.execute(self._load_stmt, params).all()
-            return rows or conn.execute(self._load_old_stmt, params).all()
+            if rows:
+                sid, created, touched, expires_at, expires_min = rows[0][:5]
+                return StoredSession(
+                    sid,
+                    key,
+                    False,
+                    None,
+                    None,
+                    created,
+                    touched,
+                    expires_at,
+                    expires_min,
+                    {row[5]: row[6] for row in rows if row[5] is not None},
+                )
+            rotated = conn.execute(self._load_old_stmt, params).all()
+            if not rotated:
+                return None
+            found = StoredSession.from_row(rotated[0], by_old_key=True)
+            found.values = {
+                row.name: row.value
+                for row in rotated
+                if row.name is not None and row.sid == found.sid
+            }
+            return found
 
-        rows = self._read(f"loading session {name!r}", read)
-        found: StoredSession | None = None
-        for row in rows:
-            if found is None:
-                found = StoredSession.from_row(row, by_old_key=row.key != key)
-            if row.sid == found.sid and row.name is not None:
-                found.values[row.name] = row.value
-        return found
+        return self._read(f"loading session {name!r}", read)
 
     # -- writes ----------------------------------------------------------------
 
@@ -290,12 +332,37 @@ class Store:
             index_elements=[v.c.sid, v.c.name], set_={"value": stmt.excluded.value}
         )
 
+    def _insert_rows_stmt(self, count: int) -> t.Any:
+        """INSERT ``count`` variables of one session in one statement, each
+        replacing a stored value (a session joined by its explicit ID)."""
+        v = self.tables.variables
+
+        def build() -> t.Any:
+            sid = sa.bindparam("sid", type_=v.c.sid.type)
+            rows = [
+                {
+                    "sid": sid,
+                    "name": sa.bindparam(f"name{i}", type_=v.c.name.type),
+                    "value": sa.bindparam(f"value{i}", type_=v.c.value.type),
+                }
+                for i in range(count)
+            ]
+            stmt = self._insert()(v).values(rows)
+            if self.dialect in ("mysql", "mariadb"):
+                return stmt.on_duplicate_key_update(value=stmt.inserted.value)
+            return stmt.on_conflict_do_update(
+                index_elements=[v.c.sid, v.c.name], set_={"value": stmt.excluded.value}
+            )
+
+        return self._cached(f"insert rows {count}", build)
+
     def save(self, plans: list[SavePlan]) -> dict[str, SaveOutcome]:
         """Write every plan in one transaction; all or nothing."""
         operation = "saving session " + ", ".join(repr(p.name) for p in plans)
-        engine = self.engine
+        single = len(plans) == 1 and plans[0].is_one_statement()
 
         def attempt() -> dict[str, SaveOutcome]:
+            engine = self.engine if single else self._engines()[1]
             with engine.begin() as conn:
                 return {plan.name: self._save_one(conn, plan) for plan in plans}
 
@@ -314,7 +381,6 @@ class Store:
 
     def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
         s = self.tables.sessions
-        v = self.tables.variables
         if plan.replaces_sid is not None:
             self._delete_session(conn, plan.replaces_sid)
         if plan.create is not None:
@@ -328,10 +394,10 @@ class Store:
                 plan.sid = sid
         outcome = SaveOutcome()
         if plan.update is not None:
-            where: sa.ColumnElement[bool] = s.c.sid == plan.sid
-            if plan.update_guard_key is not None:
-                where = sa.and_(where, s.c.key == plan.update_guard_key)
-            result = conn.execute(sa.update(s).where(where).values(**plan.update))
+            guarded = plan.update_guard_key is not None
+            params = {f"new_{k}": value for k, value in plan.update.items()}
+            params.update(sid_=plan.sid, key_=plan.update_guard_key)
+            result = conn.execute(self._update_stmt(tuple(plan.update), guarded), params)
             if result.rowcount == 0:
                 if plan.update_guard_key is None:
                     return SaveOutcome(gone=True)
@@ -339,14 +405,44 @@ class Store:
                 if current is None:
                     return SaveOutcome(gone=True)
                 outcome = SaveOutcome(rotated_elsewhere=current)
-        if plan.upserts:
+        if plan.upserts and plan.create is not None:
+            # The session row was written just before, in this transaction:
+            # no guard, and all variables in one multi-row INSERT.
+            params = {"sid": plan.sid}
+            for i, (var, text) in enumerate(plan.upserts.items()):
+                params[f"name{i}"] = var
+                params[f"value{i}"] = text
+            conn.execute(self._insert_rows_stmt(len(plan.upserts)), params)
+        elif plan.upserts:
             conn.execute(
                 self._upsert_stmt(),
                 [{"sid": plan.sid, "name": k, "value": val} for k, val in plan.upserts.items()],
             )
         if plan.removals:
-            conn.execute(sa.delete(v).where(v.c.sid == plan.sid, v.c.name.in_(plan.removals)))
+            removals = self._cached("removals", self._build_removals)
+            conn.execute(removals, {"sid": plan.sid, "names": plan.removals})
         return outcome
+
+    def _update_stmt(self, columns: tuple[str, ...], guarded: bool) -> t.Any:
+        """UPDATE the session row's ``columns`` (while its key is unchanged,
+        if ``guarded``); one statement per shape, built once."""
+        s = self.tables.sessions
+
+        def build() -> t.Any:
+            where = s.c.sid == sa.bindparam("sid_", type_=s.c.sid.type)
+            if guarded:
+                where = sa.and_(where, s.c.key == sa.bindparam("key_", type_=s.c.key.type))
+            values = {c: sa.bindparam(f"new_{c}", type_=s.c[c].type) for c in columns}
+            return sa.update(s).where(where).values(values)
+
+        return self._cached(f"update {guarded} {' '.join(columns)}", build)
+
+    def _build_removals(self) -> t.Any:
+        v = self.tables.variables
+        return sa.delete(v).where(
+            v.c.sid == sa.bindparam("sid", type_=v.c.sid.type),
+            v.c.name.in_(sa.bindparam("names", expanding=True, type_=v.c.name.type)),
+        )
 
     def _current(self, conn: Connection, sid: str) -> StoredSession | None:
         s = self.tables.sessions
@@ -450,6 +546,34 @@ class Store:
             }
             for r in rows
         ]
+
+
+def _read_and_tx_engines(engine: Engine) -> tuple[Engine, Engine]:
+    """The engines that reads and transactions run on, both sharing
+    ``engine``'s pool.
+
+    A read wants no transaction around it, at the lowest cost per checkout:
+    PostgreSQL would send ``BEGIN`` and ``ROLLBACK`` around it, so it runs in
+    autocommit (free when the engine autocommits already); SQLite's driver
+    opens no transaction for a ``SELECT``, and switching MariaDB to autocommit
+    and back costs two round trips, more than the ``ROLLBACK`` it saves. An
+    engine that autocommits gets its transactions at the database's own
+    isolation level, or a save of several statements would not be atomic.
+    """
+    with engine.connect() as conn:
+        dbapi_connection = conn.connection.dbapi_connection
+        try:
+            autocommits = dbapi_connection is not None and engine.dialect.detect_autocommit_setting(
+                dbapi_connection
+            )
+        except NotImplementedError:
+            autocommits = False
+        default_level = conn.default_isolation_level
+    if autocommits and default_level is not None:
+        return engine, engine.execution_options(isolation_level=default_level)
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT"), engine
+    return engine, engine
 
 
 def is_database_error(exc: BaseException) -> bool:

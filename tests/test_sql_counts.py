@@ -1,4 +1,8 @@
-"""Statements sent per request, counted exactly (SPEC section 6)."""
+"""Statements sent per request, counted exactly (SPEC section 6).
+
+Every count holds whatever carries the ID: the cookie, a link parameter, or the
+application itself (``use_none`` with ``id=``).
+"""
 
 from __future__ import annotations
 
@@ -7,155 +11,245 @@ import typing as t
 import pytest
 from flask import Flask
 from flask import g
+from flask import request
 
 from flask_namedsessions import has_session
+from flask_namedsessions import NamedSession
 from flask_namedsessions import session_start
 
 TEN = [f"v{i}" for i in range(10)]
+MODES = ["cookie", "link", "none"]
 
 
-@pytest.fixture
-def counted(app: Flask, sql_count: t.Any) -> tuple[Flask, t.Any]:
+class Counted:
+    """An app whose views start the session ``cart`` in one tracking mode,
+    a client that carries its ID that way, and the statement log."""
+
+    def __init__(self, app: Flask, log: t.Any, mode: str) -> None:
+        self.app = app
+        self.log = log
+        self.mode = mode
+        self.client = app.test_client()
+        self.id: str | None = None
+
+    def url(self, path: str) -> str:
+        if self.id is None or self.mode == "cookie":
+            return path
+        param = "_session:cart" if self.mode == "link" else "sid"
+        return f"{path}?{param}={self.id}"
+
+    def create(self) -> None:
+        response = self.client.get("/create")
+        assert response.status_code == 200
+        self.id = response.text
+
+    def get(self, path: str) -> t.Any:
+        """Request ``path`` with the ID and return the statements it sent."""
+        self.log.reset()
+        response = self.client.get(self.url(path))
+        assert response.status_code == 200, response.text
+        return self.log
+
+
+def start(mode: str, **options: t.Any) -> NamedSession:
+    if mode == "link":
+        options["use_link"] = True
+    elif mode == "none":
+        options.update(use_none=True, id=request.args.get("sid"))
+    return session_start("cart", **options)
+
+
+def add_views(app: Flask, mode: str) -> None:
     @app.route("/create")
     def create() -> str:
-        s = session_start("cart")
+        s = start(mode)
         for var in TEN:
             s[var] = var
-        return ""
+        return s.id
 
     @app.route("/read")
     def read() -> str:
-        session_start("cart")
+        start(mode)
         return str(g.v3)
 
     @app.route("/change")
     def change() -> str:
-        session_start("cart")
+        start(mode)
         g.v3 = (g.v3 or "") + "!"
+        return ""
+
+    @app.route("/same")
+    def same() -> str:
+        start(mode)
+        g.v3 = "".join(["v", "3"])  # equal, but another object
+        return ""
+
+    @app.route("/append")
+    def append() -> str:
+        start(mode)
+        if isinstance(g.v4, list):
+            g.v4.append(1)
+        else:
+            g.v4 = []
         return ""
 
     @app.route("/remove")
     def remove() -> str:
-        session_start("cart").remove_var("v3")
+        start(mode).remove_var("v3")
         return ""
 
     @app.route("/rotate")
     def rotate() -> str:
-        session_start("cart", rotate=True)
-        return ""
+        if mode == "none":
+            # rotate= leaves an ID the application passes alone; it asks for
+            # a new one itself.
+            s = start(mode)
+            s.regenerate_id()
+            return s.id
+        return start(mode, rotate=True).id
 
     @app.route("/has")
     def has() -> str:
         found = has_session("cart")
-        session_start("cart")
+        start(mode)
         return str(found)
-
-    @app.route("/link")
-    def link() -> str:
-        session_start("cart", use_link=True)
-        return str(g.v3)
 
     @app.route("/plain")
     def plain() -> str:
         return "no session"
 
-    return app, sql_count
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return t.cast(str, request.param)
 
 
-def run(counted: tuple[Flask, t.Any], client: t.Any, path: str) -> t.Any:
-    _, log = counted
-    log.reset()
-    response = client.get(path)
-    assert response.status_code == 200
-    return log
+@pytest.fixture
+def make_counted(
+    make_app: t.Callable[..., Flask], count_sql: t.Callable[[Flask], t.Any], mode: str
+) -> t.Callable[..., Counted]:
+    def make(**config: t.Any) -> Counted:
+        app = make_app(**config)
+        add_views(app, mode)
+        return Counted(app, count_sql(app), mode)
+
+    return make
 
 
-def test_request_without_session_runs_no_sql(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    assert run(counted, client, "/plain").count == 0
-    client.get("/create")
-    assert run(counted, client, "/plain").count == 0
+@pytest.fixture
+def counted(make_counted: t.Callable[..., Counted]) -> Counted:
+    return make_counted()
 
 
-def test_creating_session_with_ten_variables(counted: tuple[Flask, t.Any]) -> None:
-    log = run(counted, counted[0].test_client(), "/create")
+def kinds(statements: list[str]) -> list[str]:
+    return [s.split()[0].upper() for s in statements]
+
+
+def test_request_without_session_runs_no_sql(counted: Counted) -> None:
+    assert counted.get("/plain").count == 0
+    counted.create()
+    assert counted.get("/plain").count == 0
+
+
+def test_creating_session_with_ten_variables_writes_two_statements(counted: Counted) -> None:
+    log = counted.get("/create")
     assert log.reads == []
-    assert len(log.writes) == 2  # the session row, the ten variables
+    assert kinds(log.writes) == ["INSERT", "INSERT"]  # the session row, the ten variables
 
 
-def test_read_only_request_runs_one_select(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/read")
-    assert len(log.reads) == 1 and log.writes == []
-    assert log.count == 1
-
-
-def test_changing_one_of_ten_writes_one_statement(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/change")
+def test_read_only_request_runs_one_select(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/read")
     assert len(log.reads) == 1
-    assert len(log.writes) == 1
-    assert log.count == 2
+    assert log.writes == []
+    assert counted.client.get(counted.url("/read")).text == "v3"
 
 
-def test_touch_due_adds_only_the_touch(
+def test_changing_one_of_ten_writes_one_statement(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/change")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["INSERT"]  # the upsert of v3 alone
+    assert counted.client.get(counted.url("/read")).text == "v3!"
+
+
+def test_assigning_an_equal_value_writes_nothing(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/same")
+    assert len(log.reads) == 1
+    assert log.writes == []
+
+
+def test_changing_a_list_in_place_writes_it(counted: Counted) -> None:
+    counted.create()
+    counted.get("/append")  # v4 becomes a list
+    log = counted.get("/append")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["INSERT"]
+    log = counted.get("/append")
+    assert kinds(log.writes) == ["INSERT"]
+
+
+def test_touch_due_adds_only_the_touch(make_counted: t.Callable[..., Counted]) -> None:
+    counted = make_counted(NAMEDSESSIONS_TOUCH_INTERVAL=0)
+    counted.create()
+    log = counted.get("/read")  # nothing changed: the touch alone
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE"]
+    log = counted.get("/change")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE", "INSERT"]
+
+
+def test_removing_a_variable_writes_one_statement(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/remove")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["DELETE"]
+
+
+def test_rotating_writes_one_statement(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/rotate")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE"]
+    assert counted.log.statements[-1] == log.writes[0]
+
+
+def test_has_session_then_start_shares_one_select(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/has")
+    assert len(log.reads) == 1
+    assert log.writes == []
+    # has_session reads what the request carries; an ID the application
+    # passes itself reaches session_start alone, which then loads it.
+    expected = "False" if counted.mode == "none" else "True"
+    assert counted.client.get(counted.url("/has")).text == expected
+
+
+def test_has_session_without_id_runs_no_sql(counted: Counted) -> None:
+    log = counted.get("/has")  # no ID: has_session is False, the start creates
+    assert log.reads == []
+    assert kinds(log.writes) == ["INSERT"]  # the session row; no variables yet
+
+
+def test_two_sessions_changed_write_one_statement_each(
     make_app: t.Callable[..., Flask], count_sql: t.Callable[[Flask], t.Any]
 ) -> None:
-    app = make_app(NAMEDSESSIONS_TOUCH_INTERVAL=0)
+    app = make_app()
 
-    @app.route("/create")
-    def create() -> str:
-        s = session_start("cart")
-        for var in TEN:
-            s[var] = var
-        return ""
+    @app.route("/")
+    def both() -> str:
+        cart = session_start("cart")
+        prefs = session_start("prefs")
+        cart["n"] = (cart.get("n") or 0) + 1
+        prefs["theme"] = f"dark {g.n}"
+        return str(g.n)
 
-    @app.route("/change")
-    def change() -> str:
-        session_start("cart")
-        g.v3 = "changed"
-        return ""
-
-    log = count_sql(app)
     client = app.test_client()
-    client.get("/create")
+    log = count_sql(app)
+    client.get("/")
     log.reset()
-    client.get("/create")  # nothing changed: the touch alone
-    assert len(log.reads) == 1
-    assert [w.split()[0] for w in log.writes] == ["UPDATE"]
-    log.reset()
-    client.get("/change")
-    assert len(log.reads) == 1
-    assert [w.split()[0] for w in log.writes] == ["UPDATE", "INSERT"]
-
-
-def test_removing_a_variable_writes_one_statement(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/remove")
-    assert len(log.reads) == 1
-    assert [w.split()[0] for w in log.writes] == ["DELETE"]
-
-
-def test_rotate_writes_one_statement(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/rotate")
-    assert len(log.reads) == 1
-    assert [w.split()[0] for w in log.writes] == ["UPDATE"]
-
-
-def test_has_session_then_start_shares_one_select(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/has")
-    assert log.count == 1
-
-
-def test_link_tracked_read_runs_one_select(counted: tuple[Flask, t.Any]) -> None:
-    client = counted[0].test_client()
-    client.get("/create")
-    log = run(counted, client, "/link")
-    assert log.count == 1
+    assert client.get("/").text == "2"
+    assert len(log.reads) == 2
+    assert kinds(log.writes) == ["INSERT", "INSERT"]
