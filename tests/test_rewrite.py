@@ -211,6 +211,11 @@ MARKUP = {
     "comment_bang_end": ("<!-- --!><a href=/x>", f'<!-- --!><a href="/x?{Q}">'),
     "comment_gt_is_not_end": ("<!-- > <a href=/x> -->", "<!-- > <a href=/x> -->"),
     "comment_unclosed": ("<!-- <a href=/x>", "<!-- <a href=/x>"),
+    "noscript_content_is_rewritten": (
+        "<noscript><a href=/x></noscript>",
+        f'<noscript><a href="/x?{Q}"></noscript>',
+    ),
+    "svg_link_read_as_html": ("<svg><a href=/x></a></svg>", f'<svg><a href="/x?{Q}"></a></svg>'),
     "doctype": ("<!DOCTYPE html><a href=/x>", f'<!DOCTYPE html><a href="/x?{Q}">'),
     "cdata_ends_at_gt": (
         "<![CDATA[ <a href=/x> ]]><a href=/y>",
