@@ -67,16 +67,19 @@ def plain() -> Flask:
     return app
 
 
-def one_select(url: str) -> tuple[Flask, sa.Engine]:
+def one_select(url: str, *, fill: bool = True) -> tuple[Flask, sa.Engine]:
+    """The floor: one SELECT by primary key per request. ``fill=False`` leaves
+    the table as another process filled it (gunicorn's workers share one)."""
     engine = sa.create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     meta = sa.MetaData()
     table = sa.Table(
         "bench_kv", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("val", sa.Text)
     )
-    meta.drop_all(engine)
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), [{"id": 1, "val": "x"}])
+    if fill:
+        meta.drop_all(engine)
+        meta.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(table.insert(), [{"id": 1, "val": "x"}])
     stmt = sa.select(table.c.val).where(table.c.id == sa.bindparam("id"))
     app = Flask("select")
 

@@ -16,7 +16,7 @@ def _url() -> str:
 
 
 def floor() -> Flask:
-    return bench_requests.one_select(_url())[0]
+    return bench_requests.one_select(_url(), fill=False)[0]
 
 
 def flask_session(refresh: str = "0") -> Flask:

@@ -48,7 +48,16 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
         if "link" in session.tracking:
             params[param_name(settings, name)] = session.id
     if vary:
-        response.vary.add("Cookie")
+        _vary_on_cookie(response)
     if params:
         origin = Origin(request.scheme, request.host, settings.link_hosts)
         apply_links(response, params, origin)
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """Add ``Cookie`` to ``Vary``; set the header directly when it is absent,
+    the usual case, which is cheaper than parsing it into a header set."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"

@@ -6,6 +6,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+from flask import Response
 
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
@@ -151,9 +152,16 @@ def test_response_of_cookie_session_varies_on_cookie(app: Flask) -> None:
     def none() -> str:
         return ""
 
+    @app.route("/negotiated")
+    def negotiated() -> Response:
+        response = Response(session_start("cart").result)
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
     client = app.test_client()
     client.get("/")
     assert client.get("/").headers["Vary"] == "Cookie"
+    assert client.get("/negotiated").headers["Vary"] == "Accept-Encoding, Cookie"
     assert "Vary" not in client.get("/explicit").headers
     assert "Vary" not in client.get("/none").headers
 
