@@ -11,8 +11,9 @@ from flask_namedsessions import session_start
 
 bp = Blueprint("overview", __name__)
 
-#: The session names this example app uses.
-KNOWN = ("sessions_example", "login", "cart", "visits")
+#: The session names this example app uses, with how each one is tracked:
+#: the cart follows a visitor without cookies here too.
+KNOWN = {"sessions_example": {}, "login": {}, "cart": {"use_auto": True}, "visits": {}}
 
 
 @bp.route("/sessions")
@@ -20,9 +21,9 @@ def sessions() -> str:
     visits = session_start("visits", expires=60 * 24)
     visits["count"] = (visits.get("count") or 0) + 1
     held = []
-    for name in KNOWN:
+    for name, tracking in KNOWN.items():
         if name == "visits" or has_session(name):
-            session = session_start(name)
+            session = session_start(name, **tracking)
             held.append(
                 {
                     "name": name,

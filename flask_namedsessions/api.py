@@ -23,6 +23,7 @@ from .state import get_state
 from .tracking import cookie_id
 from .tracking import cookie_name
 from .tracking import cookie_options
+from .tracking import enforce_cookie_rules
 from .tracking import param_id
 from .tracking import resolve_modes
 
@@ -185,6 +186,7 @@ def session_end(name: str, *, secure: bool | None = None, httponly: bool | None 
         record.cookie["secure"] = secure
     if httponly is not None:
         record.cookie["httponly"] = httponly
+    enforce_cookie_rules(request_sessions().settings, record.cookie)
     session.end()
 
 
@@ -210,5 +212,6 @@ def has_session(name: str) -> bool:
     record = sessions.records.get(name)
     if record is not None:
         return record.session.result in ("load", "rotate") and not record.session.ended
+    sessions.read_cookies = True
     presented = sessions.presented_id(name, None, *_request_ids(sessions, name))
     return sessions.is_live(presented, now_ms())

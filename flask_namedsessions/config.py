@@ -126,7 +126,9 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
     """Check every ``NAMEDSESSIONS_*`` value and freeze them."""
     r = _Reader(config)
     hosts = config["NAMEDSESSIONS_LINK_HOSTS"]
-    if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
+    if not isinstance(hosts, (list, tuple, set, frozenset)) or not all(
+        isinstance(h, str) for h in hosts
+    ):
         r._fail("NAMEDSESSIONS_LINK_HOSTS", "a list of host names")
     options = config["NAMEDSESSIONS_ENGINE_OPTIONS"]
     if not isinstance(options, t.Mapping):
@@ -136,6 +138,10 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
         r._fail("NAMEDSESSIONS_GC_PROBABILITY", "between 0.0 and 1.0")
     cookie_prefix = r.text("NAMEDSESSIONS_COOKIE_PREFIX", _COOKIE_PREFIX_RE)
     host_prefix = cookie_prefix.startswith("__Host-")
+    # Checked even where a __Host- prefix overrides them: a typo stays a typo.
+    cookie_path = r.text("NAMEDSESSIONS_COOKIE_PATH")
+    cookie_domain = r.optional_text("NAMEDSESSIONS_COOKIE_DOMAIN")
+    cookie_secure = r.flag("NAMEDSESSIONS_COOKIE_SECURE")
     return Settings(
         database_uri=r.optional_text("NAMEDSESSIONS_DATABASE_URI"),
         engine_options=dict(options),
@@ -150,9 +156,9 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
         param_prefix=r.text("NAMEDSESSIONS_PARAM_PREFIX", _PREFIX_RE),
         link_hosts=frozenset(h.lower() for h in hosts),
         cookie_prefix=cookie_prefix,
-        cookie_path="/" if host_prefix else r.text("NAMEDSESSIONS_COOKIE_PATH"),
-        cookie_domain=None if host_prefix else r.optional_text("NAMEDSESSIONS_COOKIE_DOMAIN"),
-        cookie_secure=host_prefix or r.flag("NAMEDSESSIONS_COOKIE_SECURE"),
+        cookie_path="/" if host_prefix else cookie_path,
+        cookie_domain=None if host_prefix else cookie_domain,
+        cookie_secure=host_prefix or cookie_secure,
         cookie_httponly=r.flag("NAMEDSESSIONS_COOKIE_HTTPONLY"),
         cookie_samesite=r.choice("NAMEDSESSIONS_COOKIE_SAMESITE", _SAMESITE),
         cookie_partitioned=r.flag("NAMEDSESSIONS_COOKIE_PARTITIONED"),

@@ -43,7 +43,7 @@ def now_ms() -> int:
 class Presented:
     """An ID the request carried, where it came from, and what it loaded."""
 
-    session_id: str
+    session_id: str = dataclasses.field(repr=False)
     source: str  # "arg", "cookie" or "param"
     stored: StoredSession | None
 
@@ -53,15 +53,15 @@ class Record:
     """What the extension knows of one started session beyond its public face."""
 
     session: NamedSession
-    key: str
+    key: str = dataclasses.field(repr=False)
     sid: str
     cookie: dict[str, t.Any]
     cookie_expires: float | None
     source: str | None
     stored: StoredSession | None = None
-    stored_key: str | None = None
+    stored_key: str | None = dataclasses.field(default=None, repr=False)
     replaces_sid: str | None = None
-    rotated_from: str | None = None
+    rotated_from: str | None = dataclasses.field(default=None, repr=False)
     regenerated: bool = False
     gone: bool = False
     #: immutable values as loaded; still the same object means unchanged
@@ -85,6 +85,8 @@ class RequestSessions:
         self.failed = False
         self.finished = False
         self.ended_cookies: list[tuple[str, dict[str, t.Any]]] = []
+        #: a :func:`has_session` answer depended on the request's cookies
+        self.read_cookies = False
 
     # -- finding and loading -------------------------------------------------------
 
@@ -230,7 +232,16 @@ class RequestSessions:
         plans = []
         for record in self.records.values():
             session = record.session
-            if session.aborted or session.ended:
+            if session.ended:
+                continue
+            if session.aborted:
+                if record.replaces_sid is not None:
+                    # Not saved, but the expired session it replaced goes.
+                    plans.append(
+                        SavePlan(
+                            name=session.name, sid=record.sid, replaces_sid=record.replaces_sid
+                        )
+                    )
                 continue
             plan = self._plan(record, now)
             if not plan.is_empty():

@@ -26,7 +26,7 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
     """
     settings = sessions.settings
     params: dict[str, str] = {}
-    vary = False
+    vary = sessions.read_cookies
     for name, record in sessions.records.items():
         session = record.session
         cookie = cookie_name(settings, name)

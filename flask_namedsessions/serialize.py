@@ -8,6 +8,7 @@ standard library's encoder, so an unsupported type fails loudly instead.
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from datetime import datetime
 
@@ -44,12 +45,13 @@ _decoder = json.JSONDecoder(object_hook=_serializer.untag)
 def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
     """Serialize one variable's value or raise :exc:`SessionValueError`."""
     try:
-        text = _encoder.encode(_serializer.tag(value))
+        tagged = _serializer.tag(value)
+        if isinstance(tagged, (dict, list)):
+            _check_keys(tagged)
+        text = _encoder.encode(tagged)
     except (TypeError, ValueError, RecursionError) as exc:
         raise SessionValueError(
-            f"cannot store variable {var!r} of session {session!r}:"
-            f" {type(value).__name__} values are not supported (use dict, list,"
-            " tuple, str, bytes, numbers, bool, None, datetime, UUID or Markup)",
+            f"cannot store variable {var!r} of session {session!r}: {_reason(value, exc)}",
             session=session,
             var=var,
         ) from exc
@@ -61,6 +63,41 @@ def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
             var=var,
         )
     return text
+
+
+def _check_keys(tagged: dict[t.Any, t.Any] | list[t.Any]) -> None:
+    """Refuse dict keys that are not strings: JSON would turn ``1`` and
+    ``True`` into ``"1"`` and bring back another value."""
+    pending: list[t.Any] = [tagged]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"dict keys must be strings, not {type(key).__name__}")
+                if isinstance(inner, (dict, list)):
+                    pending.append(inner)
+        else:
+            pending.extend(inner for inner in item if isinstance(inner, (dict, list)))
+
+
+_UNSUPPORTED = re.compile(r"^Object of type (\w+) is not JSON serializable$")
+
+
+def _reason(value: t.Any, exc: Exception) -> str:
+    """Why ``value`` cannot be stored, naming the type that is at fault
+    wherever it is nested."""
+    if isinstance(exc, RecursionError) or "Circular reference" in str(exc):
+        return "it is nested too deeply or contains itself"
+    message = str(exc)
+    if message.startswith("dict keys must be strings"):
+        return message
+    found = _UNSUPPORTED.match(message)
+    kind = found.group(1) if found else type(value).__name__
+    return (
+        f"{kind} values are not supported (use dict with str keys, list, tuple,"
+        " str, bytes, numbers, bool, None, datetime, UUID or Markup)"
+    )
 
 
 def loads(text: str) -> t.Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 from collections.abc import MutableMapping
 
+from flask import current_app
 from flask import g
 
 from .exceptions import SessionValueError
@@ -23,17 +24,24 @@ STATE_ATTR = "_namedsessions"
 
 
 def check_var(session: str, var: object) -> str:
-    """Return ``var`` or raise :exc:`SessionValueError` saying what is allowed."""
+    """Return ``var`` or raise :exc:`SessionValueError` saying what is allowed.
+
+    A name that ``g`` itself has (``get``, ``pop``, ``__dict__``) would hide
+    or break it, for the application and for the extension alike.
+    """
     if (
         not isinstance(var, str)
         or not var.isidentifier()
         or len(var) > VAR_NAME_LENGTH
         or var == STATE_ATTR
+        or (var.startswith("__") and var.endswith("__"))
+        or hasattr(current_app.app_ctx_globals_class, var)
     ):
         raise SessionValueError(
             f"cannot track variable {var!r} in session {session!r}: a variable"
             f" name must be a Python identifier of at most {VAR_NAME_LENGTH}"
-            f" characters other than {STATE_ATTR!r}",
+            f" characters, not {STATE_ATTR!r}, a dunder name, or the name of an"
+            " attribute of flask.g such as 'get' or 'pop'",
             session=session,
             var=str(var),
         )

@@ -33,10 +33,10 @@ class StoredSession:
     """A session row as loaded, with its variables' stored text."""
 
     sid: str
-    key: str
+    key: str = dataclasses.field(repr=False)
     by_old_key: bool
     old_key_until: int | None
-    successor: str | None
+    successor: str | None = dataclasses.field(repr=False)
     created_at: int
     touched_at: int
     expires_at: int
@@ -65,10 +65,10 @@ class SavePlan:
 
     name: str
     sid: str
-    create: dict[str, t.Any] | None = None
+    create: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
     replaces_sid: str | None = None
-    update: dict[str, t.Any] | None = None
-    update_guard_key: str | None = None
+    update: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
+    update_guard_key: str | None = dataclasses.field(default=None, repr=False)
     upserts: dict[str, str] = dataclasses.field(default_factory=dict)
     removals: list[str] = dataclasses.field(default_factory=list)
 

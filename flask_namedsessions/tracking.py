@@ -82,8 +82,8 @@ def cookie_options(
     httponly: bool | None,
     samesite: str | None,
 ) -> dict[str, t.Any]:
-    """The cookie attributes: arguments first, then config; ``__Host-``
-    cookies are forced to ``Secure``, ``Path=/`` and no ``Domain``."""
+    """The cookie attributes: arguments first, then config, then what the
+    browser demands (see :func:`enforce_cookie_rules`)."""
     options = {
         "domain": domain if domain is not None else settings.cookie_domain,
         "path": path if path is not None else settings.cookie_path,
@@ -92,11 +92,20 @@ def cookie_options(
         "samesite": samesite if samesite is not None else settings.cookie_samesite,
         "partitioned": settings.cookie_partitioned,
     }
-    if settings.cookie_prefix.startswith("__Host-"):
-        options.update(secure=True, path="/", domain=None)
-    if options["partitioned"]:
-        options["secure"] = True
+    enforce_cookie_rules(settings, options)
     return options
+
+
+def enforce_cookie_rules(settings: Settings, options: dict[str, t.Any]) -> None:
+    """Force what browsers require, or they drop the cookie (and a cookie
+    being expired would outlive its session): ``__Host-`` cookies are
+    ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-`` and
+    partitioned cookies are ``Secure``."""
+    prefix = settings.cookie_prefix
+    if prefix.startswith("__Host-"):
+        options.update(secure=True, path="/", domain=None)
+    if prefix.startswith("__Secure-") or options["partitioned"]:
+        options["secure"] = True
 
 
 def set_cookie(

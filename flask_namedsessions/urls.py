@@ -40,7 +40,7 @@ SIMPLE_PATH = r"(?![/\\]{2})[!$%(-9;=@-\[\]-~]+"
 #: which may be absolute http(s) without userinfo (scheme, authority: 2, 3).
 _SHAPE = re.compile(
     rf"({SIMPLE_PATH})\Z|(?=[!-%'-~]*(?:&amp;[!-%'-~]*)*\Z)"
-    r"(?:([hH][tT][tT][pP][sS]?)://([^/\\?#@&]*)(?=[/?#]|\Z))?"
+    r"(?:([hH][tT][tT][pP][sS]?)://([^/\\?#@&]+)(?=[/?#]|\Z))?"
 )
 
 #: (name, "name=value" as it goes in a query) for each parameter

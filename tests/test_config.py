@@ -34,6 +34,8 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
         ("NAMEDSESSIONS_COOKIE_HTTPONLY", 1, "NAMEDSESSIONS_COOKIE_HTTPONLY must be True or False"),
         ("NAMEDSESSIONS_GC_PROBABILITY", 2, "NAMEDSESSIONS_GC_PROBABILITY must be between"),
         ("NAMEDSESSIONS_LINK_HOSTS", "a.com", "NAMEDSESSIONS_LINK_HOSTS must be a list"),
+        ("NAMEDSESSIONS_LINK_HOSTS", 5, "NAMEDSESSIONS_LINK_HOSTS must be a list"),
+        ("NAMEDSESSIONS_LINK_HOSTS", None, "NAMEDSESSIONS_LINK_HOSTS must be a list"),
         ("NAMEDSESSIONS_TABLE_PREFIX", "x-y", "NAMEDSESSIONS_TABLE_PREFIX must be a string"),
         ("NAMEDSESSIONS_MAX_VARS", 0, "NAMEDSESSIONS_MAX_VARS must be a positive integer"),
     ],
@@ -46,6 +48,24 @@ def test_bad_config_value_names_the_key(
     with pytest.raises(ValueError) as info:
         NamedSessions(app)
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("NAMEDSESSIONS_COOKIE_PATH", 5),
+        ("NAMEDSESSIONS_COOKIE_DOMAIN", 5),
+        ("NAMEDSESSIONS_COOKIE_SECURE", "yes"),
+    ],
+)
+def test_cookie_keys_are_checked_even_under_host_prefix(
+    tmp_path: t.Any, key: str, value: t.Any
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_COOKIE_PREFIX"] = "__Host-"
+    app.config[key] = value
+    with pytest.raises(ValueError, match=f"^{key} must be"):
+        NamedSessions(app)
 
 
 def test_second_init_app_on_one_app_raises(tmp_path: t.Any) -> None:

@@ -6,8 +6,10 @@ import typing as t
 
 import pytest
 from flask import Flask
+from flask import request
 from flask import Response
 
+from flask_namedsessions import has_session
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 
@@ -91,17 +93,39 @@ def test_host_prefix_forces_secure_root_path_and_no_domain(
     @app.route("/end")
     def end() -> str:
         session_start("cart")
-        session_end("cart")
+        session_end("cart", secure=request.args.get("secure") != "off")
         return ""
 
     client = app.test_client()
     header = client.get("/", base_url="https://localhost").headers["Set-Cookie"]
     assert header.startswith("__Host-s_cart=")
     assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+    for end in ("/end", "/end?secure=off"):
+        client.get("/", base_url="https://localhost")
+        header = client.get(end, base_url="https://localhost").headers["Set-Cookie"]
+        assert header.startswith("__Host-s_cart=;")
+        assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+        assert "Max-Age=0" in header
+
+
+def test_secure_prefix_forces_secure_on_set_and_end(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_COOKIE_PREFIX="__Secure-s_")
+
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart", secure=False).id
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart")
+        session_end("cart", secure=False)
+        return ""
+
+    client = app.test_client()
+    header = client.get("/", base_url="https://localhost").headers["Set-Cookie"]
+    assert header.startswith("__Secure-s_cart=") and "Secure" in header
     header = client.get("/end", base_url="https://localhost").headers["Set-Cookie"]
-    assert header.startswith("__Host-s_cart=;")
-    assert "Secure" in header and "Path=/;" in header and "Domain" not in header
-    assert "Max-Age=0" in header
+    assert header.startswith("__Secure-s_cart=;") and "Secure" in header
 
 
 def test_partitioned_cookie_is_secure(make_app: t.Callable[..., Flask]) -> None:
@@ -152,6 +176,10 @@ def test_response_of_cookie_session_varies_on_cookie(app: Flask) -> None:
     def none() -> str:
         return ""
 
+    @app.route("/has")
+    def has() -> str:
+        return str(has_session("cart"))
+
     @app.route("/negotiated")
     def negotiated() -> Response:
         response = Response(session_start("cart").result)
@@ -162,6 +190,8 @@ def test_response_of_cookie_session_varies_on_cookie(app: Flask) -> None:
     client.get("/")
     assert client.get("/").headers["Vary"] == "Cookie"
     assert client.get("/negotiated").headers["Vary"] == "Accept-Encoding, Cookie"
+    assert client.get("/has").headers["Vary"] == "Cookie"
+    assert app.test_client().get("/has").headers["Vary"] == "Cookie"
     assert "Vary" not in client.get("/explicit").headers
     assert "Vary" not in client.get("/none").headers
 

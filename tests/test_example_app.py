@@ -66,3 +66,18 @@ def test_shop_keeps_the_cart(example: Flask) -> None:
     done = client.post("/shop/checkout").text
     assert "Order placed: 2 item(s)" in done
     assert 'id="count">0' in client.get("/shop/").text
+
+
+def test_cookie_free_cart_survives_the_sessions_page(example: Flask) -> None:
+    client = example.test_client(use_cookies=False)
+    page = client.get("/shop/").text
+    link = re.search(r'href="/shop/\?_session:cart=([^"]*)"', page)
+    assert link is not None
+    cart = link.group(1)
+    form = {"product": "towel", "quantity": "2", "_session:cart": cart}
+    assert client.post("/shop/add", data=form).status_code == 302
+    overview = client.get(f"/sessions?_session:cart={cart}").text
+    assert "cart" in overview and "link" in overview
+    shop_link = f'href="/shop/?_session:cart={cart}"'
+    assert shop_link in overview
+    assert 'id="count">2' in client.get(f"/shop/?_session:cart={cart}").text

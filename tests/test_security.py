@@ -6,8 +6,10 @@ import typing as t
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import g
 
 from flask_namedsessions import session_start
+from flask_namedsessions.api import request_sessions
 from flask_namedsessions.ids import is_valid_id
 from flask_namedsessions.ids import lookup_key
 from flask_namedsessions.ids import new_id
@@ -101,3 +103,30 @@ def test_ids_never_reach_error_messages_or_repr(app: Flask, caplog: t.Any) -> No
     assert "cannot store variable 'broken' of session 'cart'" in text
     assert session_id not in text
     assert lookup_key("cart", session_id) not in text
+
+
+def test_request_state_repr_shows_no_id_or_hash(app: Flask) -> None:
+    """What a debugger or an error tracker captures from ``g`` and the
+    extension's objects stays free of IDs and their hashes."""
+    shown: dict[str, str] = {}
+
+    @app.route("/inspect")
+    def inspect() -> str:
+        s = session_start("cart", rotate=True)
+        s["n"] = 1
+        sessions = request_sessions()
+        record = sessions.records["cart"]
+        shown["state"] = " ".join(
+            [repr(g.__dict__), repr(record), repr(sessions.presented), repr(sessions.plans())]
+        )
+        shown["ids"] = " ".join([s.id, record.rotated_from or ""])
+        return ""
+
+    client = rotating_app(app).test_client()
+    first = client.get("/").text
+    client.get("/inspect")
+    current = shown["ids"].split()[0]
+    assert "cart" in shown["state"]
+    for session_id in (first, current):
+        assert session_id not in shown["state"]
+        assert lookup_key("cart", session_id) not in shown["state"]

@@ -93,6 +93,28 @@ def test_expire_after_real_idle_timeout(app: Flask) -> None:
     assert [r.name for r in rows(app, "variables")] == ["visits"]
 
 
+@pytest.mark.parametrize("then", ["abort", "end"])
+def test_expired_data_deleted_when_new_session_is_not_saved(app: Flask, then: str) -> None:
+    @app.route("/start")
+    def start() -> str:
+        session_start("cart", expires=0.01)["item"] = "apple"
+        return ""
+
+    @app.route("/drop")
+    def drop() -> str:
+        result = session_start("cart", expires=0.01).result
+        session_abort("cart") if then == "abort" else session_end("cart")
+        return result
+
+    client = app.test_client()
+    client.get("/start")
+    assert len(rows(app)) == 1
+    time.sleep(0.75)
+    assert client.get("/drop").text == "expire"
+    assert rows(app) == []
+    assert rows(app, "variables") == []
+
+
 def test_idle_timeout_resets_on_each_load(app: Flask) -> None:
     client = counter_app(app, expires=0.02).test_client()  # 1.2 s
     assert client.get("/count").text == "new 1"

@@ -82,7 +82,13 @@ def test_missing_g_attribute_saves_none(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     ("value", "type_name"),
-    [(decimal.Decimal("1.5"), "Decimal"), (object(), "object"), ({1, 2}, "set")],
+    [
+        (decimal.Decimal("1.5"), "Decimal"),
+        (object(), "object"),
+        ({1, 2}, "set"),
+        ({"price": decimal.Decimal("1.5")}, "Decimal"),
+        ([1, ("a", {1, 2})], "set"),
+    ],
 )
 def test_unstorable_value_raises_and_writes_nothing(
     app: Flask, value: t.Any, type_name: str
@@ -114,6 +120,54 @@ def test_unstorable_value_raises_and_writes_nothing(
     assert stored_rows(app) == before
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({1: "one"}, "dict keys must be strings, not int"),
+        ({"a": [{"b": {True: 1}}]}, "dict keys must be strings, not bool"),
+        ({None: 1}, "dict keys must be strings, not NoneType"),
+        ({("a", 1): 1}, "dict keys must be strings, not tuple"),
+    ],
+)
+def test_dict_with_other_keys_raises_instead_of_changing_them(
+    app: Flask, value: t.Any, reason: str
+) -> None:
+    @app.route("/bad")
+    def bad() -> str:
+        session_start("cart")["counts"] = value
+        return ""
+
+    with pytest.raises(SessionValueError) as info:
+        app.test_client().get("/bad")
+    assert str(info.value) == (f"cannot store variable 'counts' of session 'cart': {reason}")
+    assert stored_rows(app) == []
+
+
+def _nested(depth: int) -> list[t.Any]:
+    value: list[t.Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_too_deep_or_circular_value_raises_saying_so(app: Flask) -> None:
+    circular: list[t.Any] = []
+    circular.append(circular)
+    values = {"deep": _nested(5000), "circular": circular}
+
+    @app.route("/<kind>")
+    def bad(kind: str) -> str:
+        session_start("cart")["value"] = values[kind]
+        return ""
+
+    client = app.test_client()
+    for kind in values:
+        with pytest.raises(SessionValueError) as info:
+            client.get(f"/{kind}")
+        assert str(info.value).endswith("'cart': it is nested too deeply or contains itself")
+    assert stored_rows(app) == []
+
+
 def test_unstorable_value_is_a_500_without_propagation(app: Flask) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -128,7 +182,10 @@ def test_unstorable_value_is_a_500_without_propagation(app: Flask) -> None:
     assert stored_rows(app) == []
 
 
-@pytest.mark.parametrize("var", ["1abc", "with space", "_namedsessions", "a" * 129, ""])
+@pytest.mark.parametrize(
+    "var",
+    ["1abc", "with space", "_namedsessions", "a" * 129, "", "get", "pop", "__dict__", "__x__"],
+)
 def test_bad_variable_name_raises_naming_session(app: Flask, var: str) -> None:
     with app.test_request_context():
         session_start("cart")
