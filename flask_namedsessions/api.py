@@ -14,6 +14,7 @@ from flask import Request
 from flask import request
 
 from . import ids
+from .config import MAX_MINUTES
 from .exceptions import SessionNotStarted
 from .lifecycle import now_ms
 from .lifecycle import RequestSessions
@@ -58,8 +59,15 @@ def _request_ids(sessions: RequestSessions, name: str) -> tuple[str | None, str 
 def _check_minutes(what: str, value: object, name: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{what} for session {name!r} must be a positive number of minutes")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= MAX_MINUTES
+    ):
+        raise ValueError(
+            f"{what} for session {name!r} must be a positive number of minutes"
+            f" up to {MAX_MINUTES:,}"
+        )
     return float(value)
 
 

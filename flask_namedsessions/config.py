@@ -77,6 +77,11 @@ class Settings:
     gc_batch_size: int
 
 
+#: The longest timeout in minutes (about 190 years); also caps the seconds
+#: keys, so that every time stays a finite number of milliseconds.
+MAX_MINUTES = 100_000_000
+
+
 class _Reader:
     """Reads and checks keys, naming the key in every error."""
 
@@ -97,8 +102,9 @@ class _Reader:
         if value is None and optional:
             return None
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok or value < 0 or (positive and value == 0):
-            self._fail(key, "a positive number" if positive else "a number >= 0")
+        if not ok or not 0 <= value <= MAX_MINUTES or (positive and value == 0):
+            low = "a positive number" if positive else "a number >= 0"
+            self._fail(key, f"{low} up to {MAX_MINUTES:,}")
         return float(value)
 
     def integer(self, key: str) -> int:

@@ -25,6 +25,7 @@ from .responses import send_ids
 from .session import STATE_ATTR
 from .state import EXTENSION_KEY
 from .state import State
+from .store import CASCADES
 from .store import Store
 from .templating import template_globals
 
@@ -71,7 +72,7 @@ def _own_engine(app: Flask, settings: Settings) -> t.Callable[[], sa.Engine]:
     return make
 
 
-def _sqlite_pragmas(dbapi_connection: t.Any, _record: t.Any) -> None:
+def _sqlite_pragmas(dbapi_connection: t.Any, record: t.Any) -> None:
     """WAL lets readers run beside a writer; the busy timeout makes writers
     queue instead of failing; foreign keys delete variables with sessions."""
     cursor = dbapi_connection.cursor()
@@ -80,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection: t.Any, _record: t.Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    record.info[CASCADES] = True
 
 
 class NamedSessions:
@@ -153,13 +155,17 @@ def _after_request(response: Response) -> Response:
     sessions = _current_sessions()
     if sessions is None or sessions.finished:
         return response
+    if not sessions.save_tried:
+        # Once: when the save fails, Flask runs this hook again for the error
+        # response, which must still expire the cookies of ended sessions.
+        sessions.save_tried = True
+        if not sessions.failed or sessions.settings.save_on_error:
+            try:
+                sessions.save()
+            except NamedSessionsError:
+                sessions.failed = True
+                raise
     sessions.finished = True
-    if not sessions.failed or sessions.settings.save_on_error:
-        try:
-            sessions.save()
-        except NamedSessionsError:
-            sessions.failed = True
-            raise
     send_ids(response, sessions, request)
     settings = sessions.settings
     if settings.gc_probability and random.random() < settings.gc_probability:

@@ -84,6 +84,7 @@ class RequestSessions:
         self.presented: dict[str, Presented | None] = {}
         self.failed = False
         self.finished = False
+        self.save_tried = False
         self.ended_cookies: list[tuple[str, dict[str, t.Any]]] = []
         #: a :func:`has_session` answer depended on the request's cookies
         self.read_cookies = False
@@ -103,10 +104,13 @@ class RequestSessions:
         for value, source in candidates:
             if value is None or not ids.is_valid_id(value):
                 continue
+            # The developer's own ID is used as is: it never finds a session
+            # that was rotated away from it, so that lookup is skipped.
+            by_old_key = source != "arg"
             cached = self.presented.get(name)
-            if cached is not None and cached.session_id == value:
+            if cached is not None and cached.session_id == value and cached.source == source:
                 return cached
-            stored = self.store.load(name, ids.lookup_key(name, value))
+            stored = self.store.load(name, ids.lookup_key(name, value), by_old_key=by_old_key)
             found = Presented(value, source, stored)
             self.presented[name] = found
             return found

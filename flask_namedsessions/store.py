@@ -244,9 +244,10 @@ class Store:
 
     # -- reads -----------------------------------------------------------------
 
-    def load(self, name: str, key: str) -> StoredSession | None:
-        """Load the session whose current key is ``key`` (one SELECT), else
-        the one that was rotated away from it (a second SELECT)."""
+    def load(self, name: str, key: str, *, by_old_key: bool = True) -> StoredSession | None:
+        """Load the session whose current key is ``key`` (one SELECT), else,
+        if ``by_old_key``, the one that was rotated away from it (a second
+        SELECT)."""
         params = {"key": key}
 
         def read(conn: Connection) -> StoredSession | None:
@@ -265,6 +266,8 @@ class Store:
                     expires_min,
                     {row[5]: row[6] for row in rows if row[5] is not None},
                 )
+            if not by_old_key:
+                return None
             rotated = conn.execute(self._load_old_stmt, params).all()
             if not rotated:
                 return None
@@ -453,11 +456,12 @@ class Store:
 
     def _delete_session(self, conn: Connection, sid: str) -> None:
         """Delete one session; its variables go by the foreign key's cascade,
-        or explicitly where SQLite runs with foreign keys off."""
+        or explicitly on an SQLite connection that may run with foreign keys
+        off (one the extension did not open)."""
         s = self.tables.sessions
         v = self.tables.variables
         conn.execute(sa.delete(s).where(s.c.sid == sid))
-        if self.dialect == "sqlite":
+        if self.dialect == "sqlite" and not conn.info.get(CASCADES):
             conn.execute(sa.delete(v).where(v.c.sid == sid))
 
     def delete(self, name: str, sid: str) -> None:
@@ -492,20 +496,20 @@ class Store:
             # on a single-table DELETE.
             name = self.engine.dialect.identifier_preparer.format_table(s)
             return sa.text(
-                f"DELETE FROM {name} WHERE expires_at < :now ORDER BY expires_at LIMIT :n"
+                f"DELETE FROM {name} WHERE expires_at <= :now ORDER BY expires_at LIMIT :n"
             ).bindparams(now, sa.bindparam("n", type_=sa.Integer))
         oldest = (
             sa.select(s.c.sid)
-            .where(s.c.expires_at < now)
+            .where(s.c.expires_at <= now)
             .order_by(s.c.expires_at)
             .limit(sa.bindparam("n", type_=sa.Integer))
         )
-        return sa.delete(s).where(s.c.sid.in_(oldest.scalar_subquery()), s.c.expires_at < now)
+        return sa.delete(s).where(s.c.sid.in_(oldest.scalar_subquery()), s.c.expires_at <= now)
 
     def _delete_orphans(self, conn: Connection) -> None:
         """Variables left by a cascade that SQLite skipped (an application's
         engine may run with foreign keys off)."""
-        if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        if conn.info.get(CASCADES) or conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
             return
         s = self.tables.sessions
         v = self.tables.variables
@@ -513,14 +517,14 @@ class Store:
 
     def count_expired(self, now: int) -> int:
         s = self.tables.sessions
-        stmt = sa.select(sa.func.count()).select_from(s).where(s.c.expires_at < now)
+        stmt = sa.select(sa.func.count()).select_from(s).where(s.c.expires_at <= now)
         return int(self._read("counting expired sessions", lambda c: c.execute(stmt).scalar_one()))
 
     def stats(self, now: int) -> list[dict[str, t.Any]]:
         """Per session name: live and expired sessions, variables, oldest creation."""
         s = self.tables.sessions
         v = self.tables.variables
-        live = sa.case((s.c.expires_at >= now, 1), else_=0)
+        live = sa.case((s.c.expires_at > now, 1), else_=0)
         var_count = (
             sa.select(sa.func.count()).where(v.c.sid == s.c.sid).correlate(s).scalar_subquery()
         )
@@ -574,6 +578,11 @@ def _read_and_tx_engines(engine: Engine) -> tuple[Engine, Engine]:
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT"), engine
     return engine, engine
+
+
+#: Set in a pooled connection's ``info`` when the extension itself turned on
+#: SQLite's foreign keys on it, so deletes cascade.
+CASCADES = "namedsessions_cascades"
 
 
 def is_database_error(exc: BaseException) -> bool:

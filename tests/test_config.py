@@ -27,7 +27,13 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("NAMEDSESSIONS_EXPIRES", 0, "NAMEDSESSIONS_EXPIRES must be a positive number, got 0"),
+        (
+            "NAMEDSESSIONS_EXPIRES",
+            0,
+            "NAMEDSESSIONS_EXPIRES must be a positive number up to 100,000,000, got 0",
+        ),
+        ("NAMEDSESSIONS_EXPIRES", float("inf"), "NAMEDSESSIONS_EXPIRES must be a positive"),
+        ("NAMEDSESSIONS_ROTATE_GRACE", 1e300, "NAMEDSESSIONS_ROTATE_GRACE must be a number >= 0"),
         ("NAMEDSESSIONS_EXPIRES", "15", "NAMEDSESSIONS_EXPIRES must be a positive number"),
         ("NAMEDSESSIONS_DEFAULT_TRACKING", "url", "NAMEDSESSIONS_DEFAULT_TRACKING must be one of"),
         ("NAMEDSESSIONS_COOKIE_SAMESITE", "lax", "NAMEDSESSIONS_COOKIE_SAMESITE must be one of"),

@@ -233,6 +233,25 @@ def test_explicit_id_is_created_then_loaded(app: Flask) -> None:
     assert keys == {lookup_key("cart", "user-42"), lookup_key("cart", "user-43")}
 
 
+def test_explicit_id_is_used_as_is_after_a_rotation_away_from_it(app: Flask) -> None:
+    @app.route("/explicit")
+    def explicit() -> str:
+        s = session_start("cart", id="myappid")
+        return f"{s.result} {s.id}"
+
+    @app.route("/rotate")
+    def rotate() -> str:
+        return session_start("cart", rotate=True).result
+
+    client = app.test_client()
+    assert client.get("/explicit").text == "new myappid"  # also its cookie
+    assert client.get("/rotate").text == "rotate"  # the cookie now has another ID
+    # within the grace period, the old ID is still the rotated session's for
+    # the visitor; the application's own ID stays its own
+    assert client.get("/explicit").text == "new myappid"
+    assert client.get("/explicit").text == "load myappid"
+
+
 def test_explicit_id_outside_the_alphabet_raises(app: Flask) -> None:
     with (
         app.test_request_context(),
@@ -409,6 +428,26 @@ def test_end_deletes_at_once_and_expires_cookie(app: Flask) -> None:
     assert client.get("/count").text == "new 1"
 
 
+def test_end_expires_cookie_even_when_another_save_fails(app: Flask) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart")
+        session_end("cart")
+        session_start("other")["broken"] = object()
+        return ""
+
+    client = counter_app(app).test_client()
+    client.get("/count")
+    response = client.get("/end")
+    assert response.status_code == 500
+    headers = response.headers.getlist("Set-Cookie")
+    assert [h.split("=")[0] for h in headers] == ["session_cart"]
+    assert headers[0].startswith("session_cart=;") and "Max-Age=0" in headers[0]
+    assert rows(app) == []
+
+
 def test_end_with_secure_expires_a_secure_cookie(app: Flask) -> None:
     @app.route("/start")
     def start() -> str:
@@ -507,6 +546,17 @@ def test_bad_session_name_raises_value_error(app: Flask, name: t.Any) -> None:
             session_start(name)
         with pytest.raises(ValueError, match="invalid session name"):
             has_session(name)
+
+
+@pytest.mark.parametrize("option", ["expires", "cookie_expires"])
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan"), 1e20, True, "5"])
+def test_bad_minutes_raise_value_error_naming_session(
+    app: Flask, option: str, value: t.Any
+) -> None:
+    expected = f"^{option} for session 'cart' must be a positive"
+    with app.test_request_context(), pytest.raises(ValueError, match=expected):
+        session_start("cart", **{option: value})
+    assert rows(app) == []
 
 
 def test_has_session_creates_nothing(app: Flask) -> None:
