@@ -85,6 +85,8 @@ class RequestSessions:
         self.failed = False
         self.finished = False
         self.save_tried = False
+        #: a template helper wrote an ID into the response body
+        self.id_in_body = False
         self.ended_cookies: list[tuple[str, dict[str, t.Any]]] = []
         #: a :func:`has_session` answer depended on the request's cookies
         self.read_cookies = False

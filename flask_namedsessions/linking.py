@@ -11,32 +11,40 @@ from __future__ import annotations
 import typing as t
 
 from flask import Response
+from werkzeug.wsgi import ClosingIterator
 
 from .rewrite import HTMLRewriter
 from .rewrite import Origin
 from .rewrite import rewrite_html
 from .rewrite import rewrite_location
 
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
-
 
 def _stream(
     chunks: t.Iterable[bytes | str], rewriter: HTMLRewriter, charset: str
 ) -> t.Iterator[bytes]:
-    try:
-        for chunk in chunks:
-            if isinstance(chunk, str):
-                chunk = chunk.encode(charset)
-            out = rewriter.feed(chunk.decode("latin-1"))
-            if out:
-                yield out.encode("latin-1")
-        tail = rewriter.close()
-        if tail:
-            yield tail.encode("latin-1")
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            chunk = chunk.encode(charset)
+        out = rewriter.feed(chunk.decode("latin-1"))
+        if out:
+            yield out.encode("latin-1")
+    tail = rewriter.close()
+    if tail:
+        yield tail.encode("latin-1")
+
+
+def _rewritable(response: Response) -> bool:
+    """Is the body HTML text we may change? Not XHTML (XML would need
+    self-closed inputs and escaped ``&``), not compressed bytes, not one range
+    of a document (``Content-Range`` would no longer match), and not a file
+    sent as it is."""
+    encoding = response.headers.get("Content-Encoding", "identity")
+    return (
+        response.mimetype == "text/html"
+        and encoding.strip().lower() == "identity"
+        and response.status_code != 206
+        and not response.direct_passthrough
+    )
 
 
 def apply_links(response: Response, params: dict[str, str], origin: Origin) -> None:
@@ -44,16 +52,21 @@ def apply_links(response: Response, params: dict[str, str], origin: Origin) -> N
     and keep responses that carry an ID out of shared caches and referrers."""
     carries = False
     location = response.headers.get("Location")
-    if location:
+    if location and 300 <= response.status_code < 400:
         changed = rewrite_location(location, params, origin)
         if changed != location:
             response.headers["Location"] = changed
             carries = True
-    if response.mimetype in _HTML_TYPES and not response.direct_passthrough:
+    if _rewritable(response):
         if response.is_streamed:
             # What the body will carry is not known yet: assume the ID.
             carries = True
-            response.response = _stream(response.response, HTMLRewriter(params, origin), "utf-8")
+            app_iter = response.response
+            stream = _stream(app_iter, HTMLRewriter(params, origin), "utf-8")
+            # The app's iterable is closed even if the stream never starts (a
+            # HEAD request, a client gone before the first chunk).
+            close = getattr(app_iter, "close", None)
+            response.response = ClosingIterator(stream, close) if close else stream
             response.headers.pop("Content-Length", None)
         else:
             html = response.get_data().decode("latin-1")
@@ -62,5 +75,11 @@ def apply_links(response: Response, params: dict[str, str], origin: Origin) -> N
                 response.set_data(rewritten.encode("latin-1"))
                 carries = True
     if carries:
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        mark_private(response)
+
+
+def mark_private(response: Response) -> None:
+    """Keep a response that carries an ID out of shared caches, and its URL
+    out of other sites' ``Referer``."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers.setdefault("Referrer-Policy", "same-origin")

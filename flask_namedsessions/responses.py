@@ -6,8 +6,10 @@ import typing as t
 
 from flask import Request
 from flask import Response
+from werkzeug.exceptions import SecurityError
 
 from .linking import apply_links
+from .linking import mark_private
 from .rewrite import Origin
 from .tracking import cookie_name
 from .tracking import expire_cookie
@@ -49,9 +51,14 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
             params[param_name(settings, name)] = session.id
     if vary:
         _vary_on_cookie(response)
+    if sessions.id_in_body:
+        mark_private(response)
     if params:
-        origin = Origin(request.scheme, request.host, settings.link_hosts)
-        apply_links(response, params, origin)
+        try:
+            host = request.host
+        except SecurityError:
+            return  # a host the app does not trust: it answers 400 anyway
+        apply_links(response, params, Origin(request.scheme, host, settings.link_hosts))
 
 
 def _vary_on_cookie(response: Response) -> None:

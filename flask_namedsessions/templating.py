@@ -19,8 +19,16 @@ from .state import get_state
 from .tracking import param_name
 
 
+def _template_session_id(name: str) -> str:
+    """:func:`~flask_namedsessions.session_id`, for a page that shows it."""
+    found = session_id(name)
+    request_sessions().id_in_body = True
+    return found
+
+
 def session_hidden_input(name: str) -> Markup:
     """``<input type="hidden">`` carrying session ``name``'s ID."""
+    request_sessions().id_in_body = True
     session = get_session(name)
     param = param_name(get_state().settings, name)
     return Markup('<input type="hidden" name="{}" value="{}">').format(
@@ -41,12 +49,14 @@ def session_url(url: str, *names: str) -> str:
             if "link" in r.session.tracking and not r.session.ended
         ]
     params = {param_name(settings, s.name): s.id for s in sessions}
+    if params:
+        request_sessions().id_in_body = True
     return str(url_with_params(url, params))
 
 
 def template_globals() -> dict[str, t.Callable[..., t.Any]]:
     return {
-        "session_id": session_id,
+        "session_id": _template_session_id,
         "session_hidden_input": session_hidden_input,
         "session_url": session_url,
     }

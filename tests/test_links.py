@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import typing as t
 
 from flask import Flask
 from flask import redirect
 from flask import render_template_string
+from flask import request
 from flask import Response
 from flask import stream_with_context
 
@@ -164,3 +166,100 @@ def test_template_helpers(app: Flask) -> None:
     assert hidden == f'<input type="hidden" name="_session:cart" value="{cart}">'
     assert url_cart == f"/x?_session:cart={cart}"
     assert url_links.startswith("/y?a=1&amp;_session:prefs=") and url_links.endswith("#f")
+
+
+def test_ids_written_by_template_helpers_keep_the_page_private(app: Flask) -> None:
+    templates = {
+        "hidden": "<form>{{ session_hidden_input('cart') }}<input name=q></form>",
+        "url": "<a href=\"{{ session_url('/x', 'cart') }}\">x</a>",
+        "id": "<p>{{ session_id('cart') }}</p>",
+        "nothing": "<p>no ID here</p>",
+    }
+
+    @app.route("/<kind>")
+    def page(kind: str) -> str:
+        session_start("cart", id="app-id", use_none=True)
+        return render_template_string(templates[kind])
+
+    client = app.test_client()
+    for kind in ("hidden", "url", "id"):
+        response = client.get(f"/{kind}")
+        assert "app-id" in response.text
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+    response = client.get("/nothing")
+    assert "Cache-Control" not in response.headers
+
+
+def test_bodies_that_must_not_change_are_left_alone(app: Flask) -> None:
+    gzipped = gzip.compress(PAGE.encode(), mtime=0)
+
+    @app.route("/<kind>")
+    def page(kind: str) -> Response:
+        session_start("cart", use_link=True)
+        if kind == "gzip":
+            return Response(gzipped, mimetype="text/html", headers={"Content-Encoding": "gzip"})
+        if kind == "xhtml":
+            return Response(PAGE, mimetype="application/xhtml+xml")
+        response = Response(PAGE, mimetype="text/html")
+        return response.make_conditional(request, accept_ranges=True, complete_length=len(PAGE))
+
+    client = app.test_client()
+    assert client.get("/gzip").data == gzipped
+    assert client.get("/xhtml").text == PAGE
+    partial = client.get("/range", headers={"Range": "bytes=0-20"})
+    assert partial.status_code == 206
+    assert partial.data == PAGE.encode()[:21]
+    assert partial.headers["Content-Range"] == f"bytes 0-20/{len(PAGE)}"
+
+
+def test_location_rewritten_only_on_redirects(app: Flask) -> None:
+    @app.route("/created", methods=["POST"])
+    def created() -> Response:
+        session_start("cart", use_link=True)
+        return Response("", status=201, headers={"Location": "/items/1"})
+
+    response = app.test_client().post("/created")
+    assert response.headers["Location"] == "/items/1"
+
+
+def test_streamed_page_is_closed_even_when_never_read(app: Flask) -> None:
+    closed: list[str] = []
+
+    class Body:
+        def __iter__(self) -> t.Iterator[bytes]:
+            yield b'<a href="/a">a</a>'
+
+        def close(self) -> None:
+            closed.append("closed")
+
+    @app.route("/stream", methods=["GET", "HEAD"])
+    def stream() -> Response:
+        session_start("cart", use_link=True)
+        return Response(Body(), mimetype="text/html")
+
+    client = app.test_client()
+    head = client.head("/stream")
+    head.close()  # as a WSGI server does, without reading the body
+    assert closed == ["closed"]
+    page = client.get("/stream")
+    assert "_session:cart=" in page.text
+    page.close()
+    assert closed == ["closed", "closed"]
+
+
+def test_untrusted_host_is_a_400_not_a_500(app: Flask) -> None:
+    app.config["TRUSTED_HOSTS"] = ["localhost"]
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.before_request
+    def start() -> None:
+        session_start("cart", use_link=True)
+
+    @app.route("/")
+    def index() -> str:
+        return PAGE
+
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert "_session:cart=" in client.get("/").text
