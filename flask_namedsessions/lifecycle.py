@@ -244,9 +244,7 @@ class RequestSessions:
                 if record.replaces_sid is not None:
                     # Not saved, but the expired session it replaced goes.
                     plans.append(
-                        SavePlan(
-                            name=session.name, sid=record.sid, replaces_sid=record.replaces_sid
-                        )
+                        SavePlan(name=session.name, sid=record.sid, **self._replacing(record, now))
                     )
                 continue
             plan = self._plan(record, now)
@@ -267,8 +265,8 @@ class RequestSessions:
             text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)
             if text != stored_text:
                 upserts[var] = text
-        plan = SavePlan(name=session.name, sid=record.sid, replaces_sid=record.replaces_sid)
-        plan.upserts = upserts
+        plan = SavePlan(name=session.name, sid=record.sid, **self._replacing(record, now))
+        plan.upserts = dict(sorted(upserts.items()))
         plan.removals = sorted(session._removed)
         if record.is_new:
             plan.create = {
@@ -281,15 +279,29 @@ class RequestSessions:
         elif record.regenerated or self._touch_due(record, now):
             plan.update = self._times(record, now)
             if record.regenerated:
-                plan.update_guard_key = record.stored_key
                 plan.update["key"] = record.key
                 if record.rotated_from is not None:
+                    # A rotation applies only to the key it saw: of two at
+                    # once, the first wins and the other follows its successor.
+                    plan.update_guard_key = record.stored_key
+                    plan.rotated_from = record.rotated_from
                     plan.update["old_key"] = record.stored_key
                     plan.update["old_key_until"] = now + int(self.settings.rotate_grace * 1000)
                     plan.update["successor"] = ids.seal_successor(record.rotated_from, session.id)
                 else:
+                    # regenerate_id() always wins, so that no ID handed out
+                    # before it, rotated ones included, still opens the session.
                     plan.update.update(old_key=None, old_key_until=None, successor=None)
         return plan
+
+    def _replacing(self, record: Record, now: int) -> dict[str, t.Any]:
+        """The expired session a save replaces, with what proves it still
+        expired (see :class:`SavePlan`)."""
+        if record.replaces_sid is None:
+            return {}
+        absolute = self.settings.absolute_timeout
+        born_by = None if absolute is None else now - int(absolute * 60000)
+        return {"replaces_sid": record.replaces_sid, "expired_by": now, "born_by": born_by}
 
     def _times(self, record: Record, now: int) -> dict[str, t.Any]:
         expires = record.session.expires
@@ -321,11 +333,5 @@ class RequestSessions:
             outcome = outcomes[plan.name]
             if outcome.gone:
                 record.gone = True
-            elif outcome.rotated_elsewhere is not None and record.rotated_from:
-                current = ids.open_successor(
-                    record.rotated_from, outcome.rotated_elsewhere.successor or ""
-                )
-                if current is None:
-                    record.gone = True
-                else:
-                    record.session.id = current
+            elif outcome.new_id is not None:
+                record.session.id = outcome.new_id

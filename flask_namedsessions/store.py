@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from . import ids
 from .exceptions import SessionStoreError
 from .models import Tables
 
@@ -66,9 +67,17 @@ class SavePlan:
     name: str
     sid: str
     create: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
+    #: an expired session to delete, if it still is expired: its expiry at or
+    #: before ``expired_by``, or its creation at or before ``born_by`` (the
+    #: absolute timeout)
     replaces_sid: str | None = None
+    expired_by: int = 0
+    born_by: int | None = None
     update: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
+    #: the UPDATE applies only while the key is this one (a rotation); the
+    #: ID rotated from opens the successor another rotation may have left
     update_guard_key: str | None = dataclasses.field(default=None, repr=False)
+    rotated_from: str | None = dataclasses.field(default=None, repr=False)
     upserts: dict[str, str] = dataclasses.field(default_factory=dict)
     removals: list[str] = dataclasses.field(default_factory=list)
 
@@ -84,12 +93,13 @@ class SavePlan:
         return (self.update is not None) + len(self.upserts) + bool(self.removals) == 1
 
 
-class SaveOutcome(t.NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class SaveOutcome:
     """How a save went for one session: whether its row still exists, and if
-    another request rotated it first, the ``sid``'s current key row."""
+    another request rotated it first, the ID that request gave it."""
 
     gone: bool = False
-    rotated_elsewhere: StoredSession | None = None
+    new_id: str | None = dataclasses.field(default=None, repr=False)
 
 
 class Store:
@@ -360,58 +370,64 @@ class Store:
         return self._cached(f"insert rows {count}", build)
 
     def save(self, plans: list[SavePlan]) -> dict[str, SaveOutcome]:
-        """Write every plan in one transaction; all or nothing."""
+        """Write every plan in one transaction; all or nothing.
+
+        Rows are locked in one order (sessions by ``sid``, variables by name),
+        and a save that still meets a deadlock, or a session deleted under it,
+        is run once more from the start.
+        """
         operation = "saving session " + ", ".join(repr(p.name) for p in plans)
         single = len(plans) == 1 and plans[0].is_one_statement()
+        ordered = sorted(plans, key=lambda plan: plan.sid)
 
         def attempt() -> dict[str, SaveOutcome]:
             engine = self.engine if single else self._engines()[1]
             with engine.begin() as conn:
-                return {plan.name: self._save_one(conn, plan) for plan in plans}
+                return {plan.name: self._save_one(conn, plan) for plan in ordered}
 
         try:
             return attempt()
-        except sa.exc.IntegrityError:
-            # A session was deleted while this save ran, after its guard saw
-            # it (a variable's foreign key failed): once more, and the guard
-            # skips it.
-            pass
         except Exception as exc:
             if not is_database_error(exc):
                 raise
-            raise store_error(operation, exc) from None
+            # A variable's foreign key failed because its session was deleted
+            # after the guard saw it (the guard skips it next time), or two
+            # saves locked the same rows: each attempt rolled back whole.
+            if not isinstance(exc, sa.exc.IntegrityError) and not _is_deadlock(exc):
+                raise store_error(operation, exc) from None
         return self._run(operation, attempt)
 
     def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
         s = self.tables.sessions
+        sid = plan.sid
         if plan.replaces_sid is not None:
-            self._delete_session(conn, plan.replaces_sid)
+            self._delete_expired(conn, plan)
         if plan.create is not None:
             result = conn.execute(self._create_stmt(), plan.create)
             if not self._inserted(result):
                 # The same explicit ID was created by a request running beside
                 # this one: join that session instead of failing.
-                sid = conn.execute(sa.select(s.c.sid).where(s.c.key == plan.create["key"])).scalar()
-                if sid is None:
+                joined = conn.execute(
+                    sa.select(s.c.sid).where(s.c.key == plan.create["key"])
+                ).scalar()
+                if joined is None:
                     return SaveOutcome(gone=True)
-                plan.sid = sid
+                sid = joined
         outcome = SaveOutcome()
         if plan.update is not None:
             guarded = plan.update_guard_key is not None
             params = {f"new_{k}": value for k, value in plan.update.items()}
-            params.update(sid_=plan.sid, key_=plan.update_guard_key)
+            params.update(sid_=sid, key_=plan.update_guard_key)
             result = conn.execute(self._update_stmt(tuple(plan.update), guarded), params)
             if result.rowcount == 0:
-                if plan.update_guard_key is None:
+                new_id = self._successor(conn, plan, sid) if guarded else None
+                if new_id is None:
                     return SaveOutcome(gone=True)
-                current = self._current(conn, plan.sid)
-                if current is None:
-                    return SaveOutcome(gone=True)
-                outcome = SaveOutcome(rotated_elsewhere=current)
-        if plan.upserts and plan.create is not None:
+                outcome = SaveOutcome(new_id=new_id)
+        if plan.upserts and plan.create is not None and sid == plan.sid:
             # The session row was written just before, in this transaction:
             # no guard, and all variables in one multi-row INSERT.
-            params = {"sid": plan.sid}
+            params = {"sid": sid}
             for i, (var, text) in enumerate(plan.upserts.items()):
                 params[f"name{i}"] = var
                 params[f"value{i}"] = text
@@ -419,12 +435,25 @@ class Store:
         elif plan.upserts:
             conn.execute(
                 self._upsert_stmt(),
-                [{"sid": plan.sid, "name": k, "value": val} for k, val in plan.upserts.items()],
+                [{"sid": sid, "name": k, "value": val} for k, val in plan.upserts.items()],
             )
         if plan.removals:
             removals = self._cached("removals", self._build_removals)
-            conn.execute(removals, {"sid": plan.sid, "names": plan.removals})
+            conn.execute(removals, {"sid": sid, "names": plan.removals})
         return outcome
+
+    def _successor(self, conn: Connection, plan: SavePlan, sid: str) -> str | None:
+        """The ID another request's rotation gave session ``sid`` while this
+        one rotated it too, if this request's old ID opens it; else ``None``
+        (the session was regenerated, ended, or rotated twice since), and the
+        request writes nothing to it."""
+        current = self._current(conn, sid)
+        if current is None or plan.rotated_from is None:
+            return None
+        opened = ids.open_successor(plan.rotated_from, current.successor or "")
+        if opened is None or ids.lookup_key(plan.name, opened) != current.key:
+            return None
+        return opened
 
     def _update_stmt(self, columns: tuple[str, ...], guarded: bool) -> t.Any:
         """UPDATE the session row's ``columns`` (while its key is unchanged,
@@ -453,6 +482,20 @@ class Store:
         if row is None:
             return None
         return StoredSession.from_row(row, by_old_key=False)
+
+    def _delete_expired(self, conn: Connection, plan: SavePlan) -> None:
+        """Delete the expired session a new one replaces, unless a request
+        that still saw it live touched it meanwhile."""
+        s = self.tables.sessions
+        v = self.tables.variables
+        sid = plan.replaces_sid
+        expired = s.c.expires_at <= plan.expired_by
+        if plan.born_by is not None:
+            expired = sa.or_(expired, s.c.created_at <= plan.born_by)
+        conn.execute(sa.delete(s).where(s.c.sid == sid, expired))
+        if self.dialect == "sqlite" and not conn.info.get(CASCADES):
+            gone = ~sa.exists().where(s.c.sid == sid)
+            conn.execute(sa.delete(v).where(v.c.sid == sid, gone))
 
     def _delete_session(self, conn: Connection, sid: str) -> None:
         """Delete one session; its variables go by the foreign key's cascade,
@@ -583,6 +626,17 @@ def _read_and_tx_engines(engine: Engine) -> tuple[Engine, Engine]:
 #: Set in a pooled connection's ``info`` when the extension itself turned on
 #: SQLite's foreign keys on it, so deletes cascade.
 CASCADES = "namedsessions_cascades"
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    """Did the database break a deadlock or a serialization conflict by
+    failing this transaction (PostgreSQL 40P01/40001, MySQL and MariaDB 1213)?"""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40P01", "40001"):
+        return True
+    args: tuple[t.Any, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] == 1213
 
 
 def is_database_error(exc: BaseException) -> bool:

@@ -120,7 +120,12 @@ class LinkJudge:
     def set_base(self, base: str | None) -> None:
         """Resolve what follows against ``base`` (``None``: one that could not
         be read, so nothing relative is ours)."""
-        target = None if base is None else self._target(clean_url(base))
+        url = None if base is None else clean_url(base)
+        if url is not None:
+            scheme = _SCHEME.match(url)
+            if scheme is not None and scheme.group(1).lower() in ("javascript", "data"):
+                return  # browsers ignore such a base: the document's URL stays
+        target = None if url is None else self._target(url)
         if target is None:
             self._context, self._base_ours = None, False
         elif target[0]:
@@ -235,9 +240,9 @@ def decode_attribute(raw: str) -> str:
     return raw.replace("\x00", "\ufffd") if "\x00" in raw else raw
 
 
-def _insert_at(raw: str, pieces: list[tuple[int, int, str]]) -> int:
+def _insert_at(raw: str, pieces: list[tuple[int, int, str]], strip: str = _STRIP) -> int:
     """Where the query of ``raw`` ends: before its fragment, else before the
-    spaces and controls a browser strips from the end."""
+    ``strip`` characters (spaces and controls) a browser strips from the end."""
     for start, stop, text in pieces:
         found = text.find("#")
         if found != -1:
@@ -245,7 +250,7 @@ def _insert_at(raw: str, pieces: list[tuple[int, int, str]]) -> int:
             return start + found if literal else start
     end = len(raw)
     for start, stop, text in reversed(pieces):
-        kept = text.rstrip(_STRIP)
+        kept = text.rstrip(strip)
         if stop - start == len(text):  # written as it reads
             end = start + len(kept)
         elif not kept:  # a reference to a space or a control
@@ -294,9 +299,11 @@ def add_params(raw: str, params: ParamPairs, *, attribute: bool) -> tuple[int, s
         insert_at = len(raw) if hash_at == -1 else hash_at
     else:
         pieces = _pieces(raw) if attribute and "&" in raw else [(0, len(raw), raw)]
-        insert_at = _insert_at(raw, pieces)
+        # In an attribute a NUL is already U+FFFD, which the URL keeps.
+        insert_at = _insert_at(raw, pieces, _STRIP[1:] if attribute else _STRIP)
         # the browser strips the ends of the whole URL, not of the part before "#"
-        judged = clean_url("".join(text for _, _, text in pieces))
+        joined = "".join(text for _, _, text in pieces)
+        judged = clean_url(joined.replace("\x00", "\ufffd") if attribute else joined)
     return insert_at, _query_text(judged, raw[:insert_at], params, attribute)
 
 

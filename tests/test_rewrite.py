@@ -214,6 +214,8 @@ MARKUP = {
     "comment_bang_end": ("<!-- --!><a href=/x>", f'<!-- --!><a href="/x?{Q}">'),
     "comment_gt_is_not_end": ("<!-- > <a href=/x> -->", "<!-- > <a href=/x> -->"),
     "comment_unclosed": ("<!-- <a href=/x>", "<!-- <a href=/x>"),
+    "nul_at_the_end_stays_in_the_path": ("<a href=/x\x00>", f'<a href="/x\x00?{Q}">'),
+    "nul_reference_stays_in_the_path": ("<a href=/x&#0;>", f'<a href="/x&#0;?{Q}">'),
     "noscript_content_is_rewritten": (
         "<noscript><a href=/x></noscript>",
         f'<noscript><a href="/x?{Q}"></noscript>',
@@ -314,9 +316,17 @@ BASES = {
         '<base href="http://example.com/app/"><a href="x">',
         f'<base href="http://example.com/app/"><a href="x?{Q}">',
     ),
-    "javascript_base": (
+    "javascript_base_is_ignored": (
         '<base href="javascript:x"><a href="x">',
-        '<base href="javascript:x"><a href="x">',
+        f'<base href="javascript:x"><a href="x?{Q}">',
+    ),
+    "data_base_is_ignored": (
+        '<base href=" DATA:text/html,x"><a href="x">',
+        f'<base href=" DATA:text/html,x"><a href="x?{Q}">',
+    ),
+    "ftp_base_counts": (
+        '<base href="ftp://example.com/"><a href="x">',
+        '<base href="ftp://example.com/"><a href="x">',
     ),
     "only_first_base_counts": (
         '<base href="/a/"><base href="//evil.com/"><a href="x">',

@@ -38,7 +38,7 @@ def playwright() -> t.Iterator[t.Any]:
         yield p
 
 
-def _launch(playwright: t.Any, profile: Path, *, cookies: bool) -> t.Any:
+def launch(playwright: t.Any, profile: Path, *, cookies: bool) -> t.Any:
     """A persistent Chromium profile, with cookies blocked by the browser's own
     content setting when ``cookies`` is false."""
     default = profile / "Default"
@@ -52,13 +52,13 @@ def _launch(playwright: t.Any, profile: Path, *, cookies: bool) -> t.Any:
 
 @pytest.fixture
 def cookieless_browser(playwright: t.Any, tmp_path: Path) -> t.Iterator[t.Any]:
-    context = _launch(playwright, tmp_path / "no-cookies", cookies=False)
+    context = launch(playwright, tmp_path / "no-cookies", cookies=False)
     yield context
     context.close()
 
 
 @pytest.fixture
 def cookie_browser(playwright: t.Any, tmp_path: Path) -> t.Iterator[t.Any]:
-    context = _launch(playwright, tmp_path / "cookies", cookies=True)
+    context = launch(playwright, tmp_path / "cookies", cookies=True)
     yield context
     context.close()

@@ -1,0 +1,161 @@
+"""Requests that overlap inside one process, in a fixed order: the first loads
+its session and waits while others run to the end, then saves."""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import g
+from flask import request
+
+from flask_namedsessions import session_start
+from flask_namedsessions.state import get_state
+
+#: how long a paused request waits before the test counts as hung
+TIMEOUT = 20
+
+
+class Pause:
+    """Holds the view of one request until the test lets it go on."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+
+    def __call__(self) -> None:
+        if request.args.get("pause"):
+            self.reached.set()
+            assert self.resume.wait(TIMEOUT)
+
+
+def overlap(first: t.Callable[[], t.Any], pause: Pause, *others: t.Callable[[], t.Any]) -> t.Any:
+    """Run ``first`` until it pauses, ``others`` one after another, then let
+    ``first`` finish; return what ``first`` returned."""
+    result: list[t.Any] = []
+    thread = threading.Thread(target=lambda: result.append(first()))
+    thread.start()
+    assert pause.reached.wait(TIMEOUT)
+    for other in others:
+        other()
+    pause.resume.set()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    return result[0]
+
+
+def cart_cookie(response: t.Any) -> str | None:
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == "session_cart":
+            return rest.split(";", 1)[0]
+    return None
+
+
+def rotating_app(app: Flask, pause: Pause) -> Flask:
+    @app.route("/visit")
+    def visit() -> str:
+        s = session_start("cart")
+        s.setdefault("user", None)
+        return f"{s.result} {g.user}"
+
+    @app.route("/login")
+    def login() -> str:
+        s = session_start("cart")
+        pause()
+        s.regenerate_id()
+        s["user"] = "alice"
+        return s.id
+
+    @app.route("/rotate")
+    def rotate() -> str:
+        s = session_start("cart", rotate=True)
+        pause()
+        return s.id
+
+    return app
+
+
+def with_cookie(app: Flask, session_id: str) -> t.Any:
+    client = app.test_client()
+    client.set_cookie("session_cart", session_id)
+    return client
+
+
+def test_regenerate_wins_over_a_rotation_that_saved_first(app: Flask) -> None:
+    pause = Pause()
+    rotating_app(app, pause)
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    rotated: list[str] = []
+
+    def rotate() -> None:
+        rotated.append(with_cookie(app, old).get("/rotate").text)
+
+    login = overlap(lambda: with_cookie(app, old).get("/login?pause=1"), pause, rotate)
+    assert cart_cookie(login) == login.text
+    assert with_cookie(app, login.text).get("/visit").text == "load alice"
+    # neither the ID from before the login nor one rotated from it opens it
+    assert with_cookie(app, rotated[0]).get("/visit").text == "new None"
+    assert with_cookie(app, old).get("/visit").text == "new None"
+
+
+def test_rotation_that_lost_twice_sends_no_cookie(app: Flask) -> None:
+    pause = Pause()
+    rotating_app(app, pause)
+    first = cart_cookie(app.test_client().get("/visit"))
+    assert first is not None
+    ids: list[str] = []
+
+    def rotate(session_id: str) -> t.Callable[[], None]:
+        return lambda: ids.append(with_cookie(app, session_id).get("/rotate").text)
+
+    def rotate_again() -> None:
+        rotate(ids[0])()
+
+    slow = overlap(
+        lambda: with_cookie(app, first).get("/rotate?pause=1"), pause, rotate(first), rotate_again
+    )
+    # its ID was rotated away twice: it cannot follow, and sends nothing
+    assert cart_cookie(slow) is None
+    assert with_cookie(app, ids[1]).get("/visit").text == "load None"
+
+
+def test_expired_session_touched_meanwhile_is_not_deleted(app: Flask) -> None:
+    pause = Pause()
+
+    @app.route("/start")
+    def start() -> str:
+        session_start("cart")["item"] = "apple"
+        return ""
+
+    @app.route("/late")
+    def late() -> str:
+        result = session_start("cart").result
+        pause()
+        return result
+
+    client = app.test_client()
+    client.get("/start")
+    store = get_state(app).store
+    sessions = store.tables.sessions
+
+    def set_expiry(value: int) -> t.Callable[[], None]:
+        def run() -> None:
+            with store.engine.begin() as conn:
+                conn.execute(sa.update(sessions).values(expires_at=value))
+
+        return run
+
+    set_expiry(1)()
+    # another node, its clock behind, touches the session while this request
+    # replaces it as expired
+    response = overlap(lambda: client.get("/late?pause=1"), pause, set_expiry(2**52))
+    assert response.text == "expire"
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sessions.c.expires_at)).scalars().all()
+        values = conn.execute(sa.select(store.tables.variables.c.value)).scalars().all()
+    assert 2**52 in rows and len(rows) == 2  # the touched one, and the new one
+    assert values == ['"apple"']
