@@ -49,7 +49,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     @app.errorhandler(SessionStoreError)
     def store_down(error: SessionStoreError) -> tuple[str, int]:
-        # The database is unreachable: say so instead of a bare 500.
-        return render_template("unavailable.html", error=error), 503
+        # The database is unreachable: log why, and tell the visitor only
+        # that it is, with a 503 instead of a bare 500.
+        app.logger.warning("%s", error)
+        return render_template("unavailable.html"), 503
 
     return app

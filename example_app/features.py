@@ -7,6 +7,8 @@ that put an ID into a form or a URL by hand.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint
 from flask import render_template
 from flask import request
@@ -15,16 +17,22 @@ from flask_namedsessions import session_start
 
 bp = Blueprint("features", __name__, url_prefix="/features")
 
+#: what a team name may hold: an ``id=`` allows these characters only
+TEAM = re.compile(r"[A-Za-z0-9_.~-]{1,40}")
+#: the board keeps this many notes, the latest ones
+NOTES = 50
+
 
 @bp.route("/", methods=["GET", "POST"])
 def features() -> str:
     # Tracked by the application: the ID is the one typed into the form.
     team = request.values.get("team", "").strip()[:40]
     board = None
-    if team and all(c.isalnum() or c in "-_.~" for c in team):
+    if TEAM.fullmatch(team):
         board = session_start("board", id=f"team-{team}", use_none=True, expires=60)
         if request.method == "POST" and request.form.get("note"):
-            board["notes"] = [*(board.get("notes") or []), request.form["note"][:200]]
+            notes = [*(board.get("notes") or []), request.form["note"][:200]]
+            board["notes"] = notes[-NOTES:]
         elif "notes" not in board:
             board["notes"] = []
     # A new ID on every request; the old one keeps working for a few seconds.

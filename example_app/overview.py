@@ -13,7 +13,13 @@ bp = Blueprint("overview", __name__)
 
 #: The session names this example app uses, with how each one is tracked:
 #: the cart follows a visitor without cookies here too.
-KNOWN = {"sessions_example": {}, "login": {}, "cart": {"use_auto": True}, "visits": {}}
+KNOWN = {
+    "sessions_example": {},
+    "login": {},
+    "cart": {"use_auto": True},
+    "rotating": {},
+    "visits": {},
+}
 
 
 @bp.route("/sessions")

@@ -39,8 +39,8 @@ def preferences() -> str:
             session_add_var(NAME, field)
             setattr(g, field, "")
     elif request.form.get("submit"):
-        g.realName = request.form.get("realName", "")
-        g.emailAddress = request.form.get("emailAddress", "")
+        g.realName = request.form.get("realName", "")[:200]
+        g.emailAddress = request.form.get("emailAddress", "")[:200]
         color = request.form.get("favoriteColor", "")
         g.favoriteColor = color if color in COLORS else ""
         for field in TRAVEL:

@@ -8,6 +8,7 @@ import random
 import typing as t
 
 import sqlalchemy as sa
+from flask import current_app
 from flask import Flask
 from flask import g
 from flask import got_request_exception
@@ -162,15 +163,23 @@ def _after_request(response: Response) -> Response:
         if not sessions.failed or sessions.settings.save_on_error:
             try:
                 sessions.save()
-            except NamedSessionsError:
+            except NamedSessionsError as exc:
                 sessions.failed = True
-                raise
+                response = _handle(exc)
     sessions.finished = True
     send_ids(response, sessions, request)
     settings = sessions.settings
     if settings.gc_probability and random.random() < settings.gc_probability:
         response.call_on_close(_collect_garbage(sessions.store, settings.gc_batch_size))
     return response
+
+
+def _handle(exc: NamedSessionsError) -> Response:
+    """A failed save answered like an error of the view: by the app's handler
+    for it (a 503 for :exc:`SessionStoreError`, say), else re-raised to Flask,
+    which logs it and answers 500."""
+    app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+    return app.make_response(app.handle_user_exception(exc))
 
 
 def _collect_garbage(store: Store, batch_size: int) -> t.Callable[[], None]:

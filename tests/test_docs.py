@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import typing as t
 from pathlib import Path
 
+import pytest
+
 from flask_namedsessions.config import DEFAULTS
+from flask_namedsessions.state import get_state
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -24,3 +28,34 @@ def test_config_docs_state_each_default() -> None:
         block = text.split(f".. data:: {key}\n", 1)[1].split(".. data::", 1)[0]
         shown = json.dumps(value) if isinstance(value, str) else repr(value)
         assert f"Default: ``{shown}``" in block, key
+
+
+def _python_blocks(name: str) -> list[str]:
+    """The Python code blocks of one page, dedented."""
+    text = (DOCS / name).read_text()
+    blocks = re.findall(r"^\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text, re.MULTILINE)
+    return ["\n".join(line[4:] for line in block.splitlines()) for block in blocks]
+
+
+def test_quickstart_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # Its factory keeps the default store: an SQLite file in the instance
+    # folder, which for this code is the working directory's.
+    monkeypatch.chdir(tmp_path)
+    blocks = [b for b in _python_blocks("quickstart.rst") if "SQLAlchemy()" not in b]
+    namespace: dict[str, t.Any] = {"__name__": "quickstart"}
+    exec(compile("\n".join(blocks), "quickstart.rst", "exec"), namespace)
+    app = namespace["app"]
+    request.addfinalizer(get_state(app).store.dispose)
+    client = app.test_client()
+    assert 'value="blue"' in client.get("/prefs").text
+    client.post("/prefs", data={"color": "red"})
+    assert 'value="red"' in client.get("/prefs").text
+    assert client.get("/home").headers["Location"] == "/login"
+    assert "<form" in client.get("/login").text
+    assert client.post("/login", data={"name": "Ada"}).headers["Location"] == "/home"
+    assert client.get("/home").text == "hello Ada"
+    assert client.get("/logout").text == "bye"
+    assert client.get("/home").status_code == 302
+    assert (tmp_path / "instance" / "namedsessions.sqlite3").exists()

@@ -81,3 +81,32 @@ def test_cookie_free_cart_survives_the_sessions_page(example: Flask) -> None:
     shop_link = f'href="/shop/?_session:cart={cart}"'
     assert shop_link in overview
     assert 'id="count">2' in client.get(f"/shop/?_session:cart={cart}").text
+
+
+def test_odd_input_is_refused_or_trimmed_not_a_500(example: Flask) -> None:
+    client = example.test_client()
+    assert client.get("/features/?team=%C3%A9").status_code == 200
+    assert client.post("/features/", data={"team": "\u0663", "note": "x"}).status_code == 200
+    for n in range(60):
+        page = client.post("/features/", data={"team": "red", "note": f"n{n} " + "x" * 300})
+        assert page.status_code == 200
+    assert page.text.count("<li>n") == 50 and "<li>n59 " in page.text and "<li>n9 " not in page.text
+    form = {"realName": "A" * 70_000, "emailAddress": "e" * 70_000, "submit": "1"}
+    client.get("/prefs")
+    assert client.post("/prefs", data=form).status_code == 200
+    assert f'value="{"A" * 200}"' in client.get("/prefs").text
+
+
+def test_sessions_page_lists_the_rotating_session(example: Flask) -> None:
+    client = example.test_client()
+    client.get("/features/")
+    assert 'data-name="rotating"' in client.get("/sessions").text
+
+
+def test_unreachable_database_is_a_503_without_details(tmp_path: t.Any) -> None:
+    app = create_app({"TESTING": False, "NAMEDSESSIONS_DATABASE_URI": f"sqlite:///{tmp_path}"})
+    for path in ("/prefs", "/shop/", "/sessions"):
+        response = app.test_client().get(path)
+        assert response.status_code == 503
+        assert "cannot be reached" in response.text
+        assert str(tmp_path) not in response.text and "OperationalError" not in response.text

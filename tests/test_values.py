@@ -191,3 +191,19 @@ def test_bad_variable_name_raises_naming_session(app: Flask, var: str) -> None:
         session_start("cart")
         with pytest.raises(SessionValueError, match=r"cannot track variable .* in session 'cart'"):
             session_add_var("cart", var)
+
+
+def test_unstorable_value_reaches_the_apps_error_handler(app: Flask) -> None:
+    @app.errorhandler(SessionValueError)
+    def refused(exc: SessionValueError) -> tuple[str, int]:
+        return f"refused {exc.session}.{exc.var}", 400
+
+    @app.route("/bad")
+    def bad() -> str:
+        session_start("cart")["broken"] = object()
+        return "should not be sent"
+
+    response = app.test_client().get("/bad")
+    assert (response.status_code, response.text) == (400, "refused cart.broken")
+    assert "Set-Cookie" not in response.headers
+    assert stored_rows(app) == []
