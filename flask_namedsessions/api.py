@@ -21,37 +21,48 @@ from .lifecycle import RequestSessions
 from .session import NamedSession
 from .session import STATE_ATTR
 from .state import get_state
+from .tracking import chosen_mode
 from .tracking import cookie_id
 from .tracking import cookie_name
 from .tracking import cookie_options
 from .tracking import enforce_cookie_rules
 from .tracking import param_id
+from .tracking import reads_param
 from .tracking import resolve_modes
 
-RESULTS = ("new", "load", "expire", "rotate")
 
-
-def request_sessions() -> RequestSessions:
-    """This request's sessions, created on first use.
+def current_sessions() -> RequestSessions | None:
+    """This request's sessions, if it started any.
 
     Flask may reuse an outer app context, so ``g`` can still hold another
     request's state: it is only ours if it names this very request.
     """
-    current = g.get(STATE_ATTR)
-    this_request = t.cast(t.Any, request)._get_current_object()
-    if current is None or current.request is not this_request:
+    current: RequestSessions | None = g.get(STATE_ATTR)
+    if current is None or current.request is not _this_request():
+        return None
+    return current
+
+
+def request_sessions() -> RequestSessions:
+    """This request's sessions, created on first use."""
+    current = current_sessions()
+    if current is None:
         state = get_state()
-        current = RequestSessions(state.settings, state.store, this_request)
+        current = RequestSessions(state.settings, state.store, _this_request())
         setattr(g, STATE_ATTR, current)
-    return t.cast(RequestSessions, current)
+    return current
 
 
-def _request_ids(sessions: RequestSessions, name: str) -> tuple[str | None, str | None]:
-    """The IDs in the cookie and the parameter; the body is read only when
-    there is no cookie."""
-    this_request = t.cast(Request, sessions.request)
+def _this_request() -> Request:
+    return t.cast(Request, t.cast(t.Any, request)._get_current_object())
+
+
+def _request_ids(sessions: RequestSessions, name: str, mode: str) -> tuple[str | None, str | None]:
+    """The IDs in the cookie and, where ``mode`` takes one, the parameter;
+    the body is read only when there is no cookie."""
+    this_request = sessions.request
     from_cookie = cookie_id(this_request, sessions.settings, name)
-    if from_cookie is not None:
+    if from_cookie is not None or not reads_param(mode):
         return from_cookie, None
     return None, param_id(this_request, sessions.settings, name)
 
@@ -123,18 +134,16 @@ def session_start(
             record.session.expires = expires
         return record.session
     settings = sessions.settings
-    carried = cookie_name(settings, name) in t.cast(Request, sessions.request).cookies
-    tracking = resolve_modes(
-        settings,
-        use_cookie=use_cookie,
-        use_link=use_link,
-        use_none=use_none,
-        use_auto=use_auto,
-        carried_cookie=carried,
+    mode = chosen_mode(
+        settings, use_cookie=use_cookie, use_link=use_link, use_none=use_none, use_auto=use_auto
     )
-    presented = sessions.presented_id(
-        name, id, *_request_ids(sessions, name) if id is None else (None, None)
-    )
+    carried = cookie_name(settings, name) in sessions.request.cookies
+    tracking = resolve_modes(mode, carried_cookie=carried)
+    if id is None:
+        from_cookie, from_param = _request_ids(sessions, name, mode)
+    else:
+        from_cookie = from_param = None
+    presented = sessions.load_presented(name, id, from_cookie, from_param)
     options = cookie_options(
         settings, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
     )
@@ -209,11 +218,20 @@ def session_delete_expired() -> int:
     return sum(state.store.expired_batches(now_ms(), state.settings.gc_batch_size))
 
 
-def has_session(name: str) -> bool:
+def has_session(
+    name: str,
+    *,
+    use_cookie: bool | None = None,
+    use_link: bool | None = None,
+    use_none: bool | None = None,
+    use_auto: bool | None = None,
+) -> bool:
     """Does this request carry a valid, unexpired session ``name``?
 
     It creates nothing and sets no cookie; a later ``session_start`` reuses
-    what it loaded.
+    what it loaded. Pass the tracking arguments that ``session_start`` gets
+    for this session: an ID in the request parameter counts only for a
+    session that does not track by cookie alone.
     """
     ids.check_name(name)
     sessions = request_sessions()
@@ -221,5 +239,12 @@ def has_session(name: str) -> bool:
     if record is not None:
         return record.session.result in ("load", "rotate") and not record.session.ended
     sessions.read_cookies = True
-    presented = sessions.presented_id(name, None, *_request_ids(sessions, name))
+    mode = chosen_mode(
+        sessions.settings,
+        use_cookie=use_cookie,
+        use_link=use_link,
+        use_none=use_none,
+        use_auto=use_auto,
+    )
+    presented = sessions.load_presented(name, None, *_request_ids(sessions, name, mode))
     return sessions.is_live(presented, now_ms())

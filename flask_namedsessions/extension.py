@@ -15,6 +15,7 @@ from flask import got_request_exception
 from flask import request
 from flask import Response
 
+from .api import current_sessions
 from .cli import cli
 from .config import build_settings
 from .config import DEFAULTS
@@ -33,7 +34,6 @@ from .templating import template_globals
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
-    from .lifecycle import RequestSessions
 
 logger = logging.getLogger("flask_namedsessions")
 
@@ -130,30 +130,28 @@ class NamedSessions:
         app.cli.add_command(cli)
 
 
-def _current_sessions() -> RequestSessions | None:
-    """This request's sessions, if it started any. Flask may reuse an outer
-    app context, so ``g`` can hold another request's state: that is ignored."""
-    current: RequestSessions | None = g.get(STATE_ATTR)
-    if current is None or current.request is not t.cast(t.Any, request)._get_current_object():
-        return None
-    return current
-
-
 def _before_request() -> None:
     # Drop a previous request's state; sessions started by a hook that ran
     # before this one belong to this request and stay.
-    if _current_sessions() is None:
+    if current_sessions() is None:
         setattr(g, STATE_ATTR, None)
 
 
 def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
-    sessions = _current_sessions()
+    sessions = current_sessions()
     if sessions is not None:
         sessions.failed = True
 
 
 def _after_request(response: Response) -> Response:
-    sessions = _current_sessions()
+    """Save the started sessions, then send their IDs on the response.
+
+    Flask runs this hook a second time, for the error response, when a save
+    fails and no error handler of the app answers it: ``save_tried`` keeps that
+    pass from saving again, while it still expires the cookies of ended
+    sessions; ``finished`` stops any further pass.
+    """
+    sessions = current_sessions()
     if sessions is None or sessions.finished:
         return response
     if not sessions.save_tried:
@@ -178,8 +176,7 @@ def _handle(exc: NamedSessionsError) -> Response:
     """A failed save answered like an error of the view: by the app's handler
     for it (a 503 for :exc:`SessionStoreError`, say), else re-raised to Flask,
     which logs it and answers 500."""
-    app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-    return app.make_response(app.handle_user_exception(exc))
+    return current_app.make_response(current_app.handle_user_exception(exc))
 
 
 def _collect_garbage(store: Store, batch_size: int) -> t.Callable[[], None]:

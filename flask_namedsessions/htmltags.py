@@ -84,11 +84,6 @@ QUICK = re.compile(
     + rf"{_QUICK_URL})?{_QUICK_TAIL})"
     + rf"|(</[fF][oO][rR][mM](?=[\t\n\f\r />]){_QUICK_TAIL}))?"
 )
-#: Start tags QUICK stops at without reading them.
-QUICK_REFUSED = frozenset(
-    ("base", "noembed", "noframes", "plaintext", "script", "style", "textarea", "title", "xmp")
-)
-
 COMMENT_END = re.compile(r"--!?>")
 #: Script content ends at its end tag, but browsers read "<!--" inside a
 #: script as an escape, and "<script>" inside that as one more level.

@@ -34,13 +34,13 @@ def is_valid_name(value: object) -> bool:
     return isinstance(value, str) and _NAME_RE.match(value) is not None
 
 
-def check_name(name: object) -> str:
-    """Return ``name`` or raise :exc:`ValueError` explaining the allowed form."""
+def check_name(name: object) -> None:
+    """Raise :exc:`ValueError` explaining the allowed form unless ``name`` is
+    a valid session name."""
     if not is_valid_name(name):
         raise ValueError(
             f"invalid session name {name!r}: use 1 to 64 characters from A-Z a-z 0-9 _ . -"
         )
-    return name  # type: ignore[return-value]
 
 
 def lookup_key(name: str, session_id: str) -> str:
@@ -49,18 +49,20 @@ def lookup_key(name: str, session_id: str) -> str:
     return hashlib.sha256(f"{name}/{session_id}".encode("ascii")).hexdigest()
 
 
-def _keystream(old_id: str) -> bytes:
-    return hashlib.sha256(f"namedsessions-rotate/{old_id}".encode("ascii")).digest()
+def _keystream(name: str, sid: str, old_id: str) -> bytes:
+    """A pad only the old ID gives, for one session row: the ``:`` that
+    neither names nor IDs may hold keeps it apart from every lookup key."""
+    return hashlib.sha256(f"rotate:{name}:{sid}:{old_id}".encode("ascii")).digest()
 
 
-def seal_successor(old_id: str, new: str) -> str:
+def seal_successor(name: str, sid: str, old_id: str, new: str) -> str:
     """Encrypt a rotated session's new ID so that only a holder of the old ID
     can read it back during the grace period. ``new`` is a generated ID."""
     raw = _decode(new)
-    return bytes(a ^ b for a, b in zip(raw, _keystream(old_id), strict=True)).hex()
+    return bytes(a ^ b for a, b in zip(raw, _keystream(name, sid, old_id), strict=True)).hex()
 
 
-def open_successor(old_id: str, sealed: str) -> str | None:
+def open_successor(name: str, sid: str, old_id: str, sealed: str) -> str | None:
     """Return the ID sealed by :func:`seal_successor`, or ``None``."""
     try:
         raw = bytes.fromhex(sealed)
@@ -68,7 +70,7 @@ def open_successor(old_id: str, sealed: str) -> str | None:
         return None
     if len(raw) != ID_BYTES:
         return None
-    plain = bytes(a ^ b for a, b in zip(raw, _keystream(old_id), strict=True))
+    plain = bytes(a ^ b for a, b in zip(raw, _keystream(name, sid, old_id), strict=True))
     return base64.urlsafe_b64encode(plain).rstrip(b"=").decode("ascii")
 
 

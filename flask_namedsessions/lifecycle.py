@@ -21,6 +21,8 @@ from .store import SavePlan
 from .store import StoredSession
 
 if t.TYPE_CHECKING:
+    from flask import Request
+
     from .config import Settings
     from .store import Store
 
@@ -75,25 +77,27 @@ class Record:
 class RequestSessions:
     """The sessions of one request."""
 
-    def __init__(self, settings: Settings, store: Store, request: object) -> None:
+    def __init__(self, settings: Settings, store: Store, request: Request) -> None:
         self.settings = settings
         #: the request these sessions belong to
         self.request = request
         self.store = store
         self.records: dict[str, Record] = {}
         self.presented: dict[str, Presented | None] = {}
+        #: the request failed, or its save did: nothing more is saved
         self.failed = False
-        self.finished = False
+        #: the save ran (or was skipped) once; a second pass only sends IDs
         self.save_tried = False
+        #: the IDs were sent on a response; nothing more to do
+        self.finished = False
         #: a template helper wrote an ID into the response body
         self.id_in_body = False
-        self.ended_cookies: list[tuple[str, dict[str, t.Any]]] = []
         #: a :func:`has_session` answer depended on the request's cookies
         self.read_cookies = False
 
     # -- finding and loading -------------------------------------------------------
 
-    def presented_id(
+    def load_presented(
         self, name: str, explicit: str | None, cookie_id: str | None, param_id: str | None
     ) -> Presented | None:
         """Load what the request (or the developer) presents for ``name``:
@@ -157,7 +161,9 @@ class RequestSessions:
             if stored.by_old_key:
                 # A request still in flight with a rotated ID: carry on under the
                 # current one, which only the old ID can unseal.
-                session_id = ids.open_successor(presented.session_id, stored.successor or "")
+                session_id = ids.open_successor(
+                    name, stored.sid, presented.session_id, stored.successor or ""
+                )
                 if session_id is None:
                     stored, result = None, "new"
             else:
@@ -286,13 +292,23 @@ class RequestSessions:
                     plan.update_guard_key = record.stored_key
                     plan.rotated_from = record.rotated_from
                     plan.update["old_key"] = record.stored_key
-                    plan.update["old_key_until"] = now + int(self.settings.rotate_grace * 1000)
-                    plan.update["successor"] = ids.seal_successor(record.rotated_from, session.id)
+                    plan.update["old_key_until"] = now + self._grace_ms
+                    plan.update["successor"] = ids.seal_successor(
+                        session.name, record.sid, record.rotated_from, session.id
+                    )
                 else:
                     # regenerate_id() always wins, so that no ID handed out
                     # before it, rotated ones included, still opens the session.
                     plan.update.update(old_key=None, old_key_until=None, successor=None)
+            elif record.stored is not None and now >= record.stored.touched_at + self._grace_ms:
+                # Any rotation's grace is over (a rotation touches): its sealed
+                # successor goes, so a leaked table and an old ID give nothing.
+                plan.update.update(old_key=None, old_key_until=None, successor=None)
         return plan
+
+    @property
+    def _grace_ms(self) -> int:
+        return int(self.settings.rotate_grace * 1000)
 
     def _replacing(self, record: Record, now: int) -> dict[str, t.Any]:
         """The expired session a save replaces, with what proves it still

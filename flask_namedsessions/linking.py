@@ -19,12 +19,10 @@ from .rewrite import rewrite_html
 from .rewrite import rewrite_location
 
 
-def _stream(
-    chunks: t.Iterable[bytes | str], rewriter: HTMLRewriter, charset: str
-) -> t.Iterator[bytes]:
+def _stream(chunks: t.Iterable[bytes | str], rewriter: HTMLRewriter) -> t.Iterator[bytes]:
     for chunk in chunks:
         if isinstance(chunk, str):
-            chunk = chunk.encode(charset)
+            chunk = chunk.encode()  # as Werkzeug sends text chunks
         out = rewriter.feed(chunk.decode("latin-1"))
         if out:
             yield out.encode("latin-1")
@@ -62,7 +60,7 @@ def apply_links(response: Response, params: dict[str, str], origin: Origin) -> N
             # What the body will carry is not known yet: assume the ID.
             carries = True
             app_iter = response.response
-            stream = _stream(app_iter, HTMLRewriter(params, origin), "utf-8")
+            stream = _stream(app_iter, HTMLRewriter(params, origin))
             # The app's iterable is closed even if the stream never starts (a
             # HEAD request, a client gone before the first chunk).
             close = getattr(app_iter, "close", None)

@@ -50,8 +50,10 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
         if "link" in session.tracking:
             params[param_name(settings, name)] = session.id
     if vary:
-        _vary_on_cookie(response)
-    if sessions.id_in_body:
+        response.vary.add("Cookie")
+    if sessions.id_in_body or any(r.source == "param" for r in sessions.records.values()):
+        # The ID is in the page, or in its own URL, which a shared cache
+        # would keep and the Referer of its links would carry.
         mark_private(response)
     if params:
         try:
@@ -59,12 +61,3 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
         except SecurityError:
             return  # a host the app does not trust: it answers 400 anyway
         apply_links(response, params, Origin(request.scheme, host, settings.link_hosts))
-
-
-def _vary_on_cookie(response: Response) -> None:
-    """Add ``Cookie`` to ``Vary``; set the header directly when it is absent,
-    the usual case, which is cheaper than parsing it into a header set."""
-    if "Vary" in response.headers:
-        response.vary.add("Cookie")
-    else:
-        response.headers["Vary"] = "Cookie"

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_TAG",
     "HTMLRewriter",
     "Origin",
+    "hidden_input",
     "is_same_origin",
     "rewrite_html",
     "rewrite_location",
@@ -84,10 +85,7 @@ class HTMLRewriter:
         self._params = dict(params)
         self._pairs = param_pairs(self._params)
         self._judge = LinkJudge(origin)
-        self._inputs = {
-            name: f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
-            for name, value in self._params.items()
-        }
+        self._inputs = {name: hidden_input(name, value) for name, value in self._params.items()}
         self._longest_input = max(map(len, self._inputs.values()), default=0)
         self._hidden = "".join(self._inputs.values()).join(self._MARK)
         self._buf = ""
@@ -475,6 +473,12 @@ class HTMLRewriter:
                 missing = "".join(t for n, t in self._inputs.items() if n not in present)
                 out.append(missing.join(self._MARK))
         return end
+
+
+def hidden_input(name: str, value: str) -> str:
+    """The hidden input that carries one session's ID in a form; the
+    template helper writes the same text, so the rewriter sees it is there."""
+    return f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
 
 
 def rewrite_html(html_text: str, params: t.Mapping[str, str], origin: Origin) -> str:

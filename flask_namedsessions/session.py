@@ -23,8 +23,9 @@ if t.TYPE_CHECKING:
 STATE_ATTR = "_namedsessions"
 
 
-def check_var(session: str, var: object) -> str:
-    """Return ``var`` or raise :exc:`SessionValueError` saying what is allowed.
+def check_var(session: str, var: object) -> None:
+    """Raise :exc:`SessionValueError` saying what is allowed unless ``var``
+    may be tracked.
 
     A name that ``g`` itself has (``get``, ``pop``, ``__dict__``) would hide
     or break it, for the application and for the extension alike.
@@ -45,7 +46,6 @@ def check_var(session: str, var: object) -> str:
             session=session,
             var=str(var),
         )
-    return var
 
 
 class NamedSession(MutableMapping[str, t.Any]):

@@ -265,16 +265,16 @@ class Store:
             if rows:
                 sid, created, touched, expires_at, expires_min = rows[0][:5]
                 return StoredSession(
-                    sid,
-                    key,
-                    False,
-                    None,
-                    None,
-                    created,
-                    touched,
-                    expires_at,
-                    expires_min,
-                    {row[5]: row[6] for row in rows if row[5] is not None},
+                    sid=sid,
+                    key=key,
+                    by_old_key=False,
+                    old_key_until=None,
+                    successor=None,
+                    created_at=created,
+                    touched_at=touched,
+                    expires_at=expires_at,
+                    expires_min=expires_min,
+                    values={row[5]: row[6] for row in rows if row[5] is not None},
                 )
             if not by_old_key:
                 return None
@@ -338,9 +338,16 @@ class Store:
             sa.bindparam("name", type_=v.c.name.type),
             sa.bindparam("value", type_=v.c.value.type),
         ).where(sa.exists().where(s.c.sid == sa.bindparam("sid")))
-        stmt = self._insert()(v).from_select(["sid", "name", "value"], source)
+        return self._replacing_value(
+            self._insert()(v).from_select(["sid", "name", "value"], source)
+        )
+
+    def _replacing_value(self, stmt: t.Any) -> t.Any:
+        """``stmt``, an INSERT of variables, replacing the value of one that
+        exists: each dialect's upsert."""
         if self.dialect in ("mysql", "mariadb"):
             return stmt.on_duplicate_key_update(value=stmt.inserted.value)
+        v = self.tables.variables
         return stmt.on_conflict_do_update(
             index_elements=[v.c.sid, v.c.name], set_={"value": stmt.excluded.value}
         )
@@ -360,12 +367,7 @@ class Store:
                 }
                 for i in range(count)
             ]
-            stmt = self._insert()(v).values(rows)
-            if self.dialect in ("mysql", "mariadb"):
-                return stmt.on_duplicate_key_update(value=stmt.inserted.value)
-            return stmt.on_conflict_do_update(
-                index_elements=[v.c.sid, v.c.name], set_={"value": stmt.excluded.value}
-            )
+            return self._replacing_value(self._insert()(v).values(rows))
 
         return self._cached(f"insert rows {count}", build)
 
@@ -450,7 +452,7 @@ class Store:
         current = self._current(conn, sid)
         if current is None or plan.rotated_from is None:
             return None
-        opened = ids.open_successor(plan.rotated_from, current.successor or "")
+        opened = ids.open_successor(plan.name, sid, plan.rotated_from, current.successor or "")
         if opened is None or ids.lookup_key(plan.name, opened) != current.key:
             return None
         return opened
@@ -478,7 +480,7 @@ class Store:
 
     def _current(self, conn: Connection, sid: str) -> StoredSession | None:
         s = self.tables.sessions
-        row = conn.execute(sa.select(*self._columns[:8]).where(s.c.sid == sid)).first()
+        row = conn.execute(sa.select(*self._columns).where(s.c.sid == sid)).first()
         if row is None:
             return None
         return StoredSession.from_row(row, by_old_key=False)
@@ -493,9 +495,15 @@ class Store:
         if plan.born_by is not None:
             expired = sa.or_(expired, s.c.created_at <= plan.born_by)
         conn.execute(sa.delete(s).where(s.c.sid == sid, expired))
-        if self.dialect == "sqlite" and not conn.info.get(CASCADES):
+        if not self._cascades(conn):
             gone = ~sa.exists().where(s.c.sid == sid)
             conn.execute(sa.delete(v).where(v.c.sid == sid, gone))
+
+    def _cascades(self, conn: Connection) -> bool:
+        """Does deleting a session on ``conn`` take its variables along? Yes,
+        by the foreign key, except on an SQLite connection that the extension
+        did not open itself: those may run with foreign keys off."""
+        return self.dialect != "sqlite" or bool(conn.info.get(CASCADES))
 
     def _delete_session(self, conn: Connection, sid: str) -> None:
         """Delete one session; its variables go by the foreign key's cascade,
@@ -504,7 +512,7 @@ class Store:
         s = self.tables.sessions
         v = self.tables.variables
         conn.execute(sa.delete(s).where(s.c.sid == sid))
-        if self.dialect == "sqlite" and not conn.info.get(CASCADES):
+        if not self._cascades(conn):
             conn.execute(sa.delete(v).where(v.c.sid == sid))
 
     def delete(self, name: str, sid: str) -> None:
@@ -552,7 +560,7 @@ class Store:
     def _delete_orphans(self, conn: Connection) -> None:
         """Variables left by a cascade that SQLite skipped (an application's
         engine may run with foreign keys off)."""
-        if conn.info.get(CASCADES) or conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        if self._cascades(conn) or conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
             return
         s = self.tables.sessions
         v = self.tables.variables
@@ -658,6 +666,4 @@ def store_error(operation: str, exc: BaseException) -> SessionStoreError:
         first = str(orig).strip().splitlines()[:1]
         if first:
             detail = f"{detail}: {first[0][:200]}"
-    error = SessionStoreError(f"{operation} failed ({detail})")
-    error.operation = operation  # type: ignore[attr-defined]
-    return error
+    return SessionStoreError(f"{operation} failed ({detail})")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import typing as t
 
-from markupsafe import escape
 from markupsafe import Markup
 
 from .api import get_session
 from .api import request_sessions
 from .api import session_id
+from .rewrite import hidden_input
 from .rewrite import url_with_params
 from .state import get_state
 from .tracking import param_name
@@ -30,10 +30,7 @@ def session_hidden_input(name: str) -> Markup:
     """``<input type="hidden">`` carrying session ``name``'s ID."""
     request_sessions().id_in_body = True
     session = get_session(name)
-    param = param_name(get_state().settings, name)
-    return Markup('<input type="hidden" name="{}" value="{}">').format(
-        escape(param), escape(session.id)
-    )
+    return Markup(hidden_input(param_name(get_state().settings, name), session.id))
 
 
 def session_url(url: str, *names: str) -> str:

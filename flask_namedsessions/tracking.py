@@ -10,6 +10,8 @@ import typing as t
 
 from flask import Request
 from flask import Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import ids
 
@@ -19,29 +21,41 @@ if t.TYPE_CHECKING:
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def resolve_modes(
+def chosen_mode(
     settings: Settings,
     *,
     use_cookie: bool | None,
     use_link: bool | None,
     use_none: bool | None,
     use_auto: bool | None,
-    carried_cookie: bool,
-) -> frozenset[str]:
-    """The effective tracking modes of one session in this request."""
+) -> str:
+    """The tracking the arguments (or the config) ask for: ``"cookie"``,
+    ``"link"``, ``"link+cookie"``, ``"auto"`` or ``"none"``."""
     if use_none:
-        mode = "none"
-    elif use_auto:
-        mode = "auto"
-    elif use_link:
-        return frozenset({"link", "cookie"} if use_cookie else {"link"})
-    elif use_cookie is not None:
-        mode = "cookie" if use_cookie else "none"
-    else:
-        mode = settings.default_tracking
+        return "none"
+    if use_auto:
+        return "auto"
+    if use_link:
+        return "link+cookie" if use_cookie else "link"
+    if use_cookie is not None:
+        return "cookie" if use_cookie else "none"
+    return settings.default_tracking
+
+
+def resolve_modes(mode: str, *, carried_cookie: bool) -> frozenset[str]:
+    """The effective tracking modes of one session in this request."""
     if mode == "auto":
         return frozenset({"cookie"} if carried_cookie else {"cookie", "link"})
+    if mode == "link+cookie":
+        return frozenset({"link", "cookie"})
     return frozenset() if mode == "none" else frozenset({mode})
+
+
+def reads_param(mode: str) -> bool:
+    """Is an ID in the request parameter taken for a session tracked so? Not
+    for one tracked by cookie alone: a link or a cross-site form could
+    otherwise plant another visitor's session in it."""
+    return mode != "cookie"
 
 
 def cookie_name(settings: Settings, name: str) -> str:
@@ -59,13 +73,22 @@ def cookie_id(request: Request, settings: Settings, name: str) -> str | None:
 
 
 def param_id(request: Request, settings: Settings, name: str) -> str | None:
-    """The ID in the query string or form body, if it looks like one."""
+    """The ID in the query string or form body, if it looks like one.
+
+    A URL-encoded body is cached as it is read, so the application can still
+    read it raw (to check a webhook's signature, say). A body too large for
+    the app's limits is the app's 413, as when the view reads the form.
+    """
     key = param_name(settings, name)
     try:
         values = request.args.getlist(key)
         if request.method != "GET" and request.mimetype in _FORM_TYPES:
+            if request.mimetype == _FORM_TYPES[0]:
+                request.get_data(cache=True, parse_form_data=False)
             values += request.form.getlist(key)
-    except Exception:
+    except RequestEntityTooLarge:
+        raise
+    except HTTPException:  # a broken body or a client gone: no ID
         return None
     for value in values:
         if ids.is_valid_id(value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import typing as t
 
 from flask import Flask
@@ -263,3 +264,27 @@ def test_untrusted_host_is_a_400_not_a_500(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
     assert "_session:cart=" in client.get("/").text
+
+
+def test_form_body_read_for_the_id_stays_readable(app: Flask) -> None:
+    @app.route("/hook", methods=["POST"])
+    def hook() -> str:
+        result = session_start("cart", use_link=True).result
+        return f"{result} {request.get_data(as_text=True)} {request.form['a']}"
+
+    client = app.test_client()
+    assert client.post("/hook", data={"a": "1", "b": "2"}).text == "new a=1&b=2 1"
+
+
+def test_form_body_over_the_apps_limit_is_its_413(app: Flask) -> None:
+    app.config["MAX_FORM_MEMORY_SIZE"] = 1000
+
+    @app.route("/upload", methods=["POST"])
+    def upload() -> str:
+        session_start("cart", use_link=True)
+        return "read"
+
+    response = app.test_client().post(
+        "/upload", data={"field": "x" * 5000, "f": (io.BytesIO(b"1"), "f")}
+    )
+    assert response.status_code == 413

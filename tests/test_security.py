@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import time
 import typing as t
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+from flask import request
 
+from flask_namedsessions import has_session
 from flask_namedsessions import session_start
 from flask_namedsessions.api import request_sessions
 from flask_namedsessions.ids import is_valid_id
@@ -130,3 +135,73 @@ def test_request_state_repr_shows_no_id_or_hash(app: Flask) -> None:
     for session_id in (first, current):
         assert session_id not in shown["state"]
         assert lookup_key("cart", session_id) not in shown["state"]
+
+
+def planting_app(app: Flask) -> Flask:
+    """Views that report whose session a request got, per tracking mode."""
+
+    @app.route("/own", methods=["GET", "POST"])
+    def own() -> str:
+        s = session_start("cart", **MODES[request.args.get("mode", "cookie")])
+        s.setdefault("owner", request.args.get("owner"))
+        found = has_session("cart", **MODES[request.args.get("mode", "cookie")])
+        return f"{s.result} {g.owner} {found} {s.id}"
+
+    return app
+
+
+MODES: dict[str, dict[str, bool]] = {"cookie": {}, "link": {"use_link": True}}
+
+
+def test_cookie_session_never_takes_an_id_from_a_link_or_form(app: Flask) -> None:
+    attacker = planting_app(app).test_client()
+    planted = attacker.get("/own?owner=attacker").text.split()[-1]
+    for response in (
+        app.test_client().get(f"/own?owner=victim&_session:cart={planted}"),
+        app.test_client().post("/own?owner=victim", data={"_session:cart": planted}),
+    ):
+        result, owner, _, session_id = response.text.split()
+        assert (result, owner) == ("new", "victim") and session_id != planted
+        assert planted not in response.headers.get("Set-Cookie", "")
+
+
+def test_link_session_takes_the_id_from_its_parameter(app: Flask) -> None:
+    client = planting_app(app).test_client()
+    first = client.get("/own?mode=link&owner=ada").text.split()[-1]
+    reply = app.test_client().get(f"/own?mode=link&_session:cart={first}")
+    assert reply.text == f"load ada True {first}"
+    # the ID is in this page's own URL: no shared cache, no Referer
+    assert reply.headers["Cache-Control"] == "private, no-store"
+    assert reply.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("name", ["cart", "namedsessions-rotate", "rotate"])
+def test_stored_row_gives_no_id_once_the_grace_is_over(
+    make_app: t.Callable[..., Flask], name: str
+) -> None:
+    app = make_app(NAMEDSESSIONS_ROTATE_GRACE=0.05, NAMEDSESSIONS_TOUCH_INTERVAL=0)
+
+    @app.route("/")
+    def start() -> str:
+        return session_start(name, rotate=request.args.get("rotate") == "1").id
+
+    client = app.test_client()
+    first = client.get("/").text
+    second = client.get("/?rotate=1").text
+    store = get_state(app).store
+    sessions = store.tables.sessions
+
+    def seal() -> tuple[t.Any, t.Any]:
+        with store.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions.c.old_key, sessions.c.successor)).one()
+        return row.old_key, row.successor
+
+    old_key, successor = seal()
+    assert old_key == lookup_key(name, first) and successor is not None
+    # the table alone does not open the seal: its pad is no stored key
+    pad = bytes.fromhex(old_key)
+    mixed = bytes(a ^ b for a, b in zip(bytes.fromhex(successor), pad, strict=True))
+    assert base64.urlsafe_b64encode(mixed).rstrip(b"=").decode() != second
+    time.sleep(0.1)
+    assert client.get("/").text == second  # a touch after the grace clears the seal
+    assert seal() == (None, None)

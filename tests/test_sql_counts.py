@@ -54,12 +54,14 @@ class Counted:
         return self.log
 
 
+def tracking(mode: str) -> dict[str, bool]:
+    return {"link": {"use_link": True}, "none": {"use_none": True}}.get(mode, {})
+
+
 def start(mode: str, **options: t.Any) -> NamedSession:
-    if mode == "link":
-        options["use_link"] = True
-    elif mode == "none":
-        options.update(use_none=True, id=request.args.get("sid"))
-    return session_start("cart", **options)
+    if mode == "none":
+        options["id"] = request.args.get("sid")
+    return session_start("cart", **tracking(mode), **options)
 
 
 def add_views(app: Flask, mode: str) -> None:
@@ -113,7 +115,7 @@ def add_views(app: Flask, mode: str) -> None:
 
     @app.route("/has")
     def has() -> str:
-        found = has_session("cart")
+        found = has_session("cart", **tracking(mode))
         start(mode)
         return str(found)
 
