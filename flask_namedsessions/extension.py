@@ -162,7 +162,7 @@ def _after_request(response: Response) -> Response:
             try:
                 sessions.save()
             except NamedSessionsError as exc:
-                sessions.failed = True
+                sessions.failed = sessions.save_failed = True
                 response = _handle(exc)
     sessions.finished = True
     send_ids(response, sessions, request)

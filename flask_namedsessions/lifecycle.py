@@ -88,6 +88,8 @@ class RequestSessions:
         self.failed = False
         #: the save ran (or was skipped) once; a second pass only sends IDs
         self.save_tried = False
+        #: the save failed: no new or rotated ID may reach the visitor
+        self.save_failed = False
         #: the IDs were sent on a response; nothing more to do
         self.finished = False
         #: a template helper wrote an ID into the response body
@@ -301,9 +303,9 @@ class RequestSessions:
                     # before it, rotated ones included, still opens the session.
                     plan.update.update(old_key=None, old_key_until=None, successor=None)
             elif record.stored is not None and now >= record.stored.touched_at + self._grace_ms:
-                # Any rotation's grace is over (a rotation touches): its sealed
+                # A rotation's grace is over (a rotation touches): its sealed
                 # successor goes, so a leaked table and an old ID give nothing.
-                plan.update.update(old_key=None, old_key_until=None, successor=None)
+                plan.clear_seal_by = now
         return plan
 
     @property

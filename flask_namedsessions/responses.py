@@ -39,8 +39,8 @@ def send_ids(response: Response, sessions: RequestSessions, request: Request) ->
             if carried is not None or "cookie" in session.tracking:
                 expire_cookie(response, cookie, record.cookie)
             continue
-        if sessions.failed and not settings.save_on_error:
-            continue
+        if sessions.save_failed or (sessions.failed and not settings.save_on_error):
+            continue  # nothing was saved
         if session.aborted or record.gone:
             continue
         if "cookie" in session.tracking and (

@@ -77,6 +77,9 @@ class SavePlan:
     #: the UPDATE applies only while the key is this one (a rotation); the
     #: ID rotated from opens the successor another rotation may have left
     update_guard_key: str | None = dataclasses.field(default=None, repr=False)
+    #: with the update, drop a rotation's seal whose grace ended by then (a
+    #: rotation saved meanwhile by another request keeps its own)
+    clear_seal_by: int | None = None
     rotated_from: str | None = dataclasses.field(default=None, repr=False)
     upserts: dict[str, str] = dataclasses.field(default_factory=dict)
     removals: list[str] = dataclasses.field(default_factory=list)
@@ -418,9 +421,11 @@ class Store:
         outcome = SaveOutcome()
         if plan.update is not None:
             guarded = plan.update_guard_key is not None
+            clears = plan.clear_seal_by is not None
             params = {f"new_{k}": value for k, value in plan.update.items()}
-            params.update(sid_=sid, key_=plan.update_guard_key)
-            result = conn.execute(self._update_stmt(tuple(plan.update), guarded), params)
+            params.update(sid_=sid, key_=plan.update_guard_key, seal_by_=plan.clear_seal_by)
+            stmt = self._update_stmt(tuple(plan.update), guarded, clears)
+            result = conn.execute(stmt, params)
             if result.rowcount == 0:
                 new_id = self._successor(conn, plan, sid) if guarded else None
                 if new_id is None:
@@ -457,19 +462,29 @@ class Store:
             return None
         return opened
 
-    def _update_stmt(self, columns: tuple[str, ...], guarded: bool) -> t.Any:
+    def _update_stmt(self, columns: tuple[str, ...], guarded: bool, clears: bool) -> t.Any:
         """UPDATE the session row's ``columns`` (while its key is unchanged,
-        if ``guarded``); one statement per shape, built once."""
+        if ``guarded``; dropping an ended rotation's seal, if ``clears``); one
+        statement per shape, built once."""
         s = self.tables.sessions
 
         def build() -> t.Any:
             where = s.c.sid == sa.bindparam("sid_", type_=s.c.sid.type)
             if guarded:
                 where = sa.and_(where, s.c.key == sa.bindparam("key_", type_=s.c.key.type))
-            values = {c: sa.bindparam(f"new_{c}", type_=s.c[c].type) for c in columns}
+            values: dict[str, t.Any] = {
+                c: sa.bindparam(f"new_{c}", type_=s.c[c].type) for c in columns
+            }
+            if clears:
+                # Decided by the row as it is now, not as this request loaded
+                # it; old_key_until itself is left, so no dialect's order of
+                # assignments matters.
+                ended = s.c.old_key_until <= sa.bindparam("seal_by_", type_=s.c.old_key_until.type)
+                values["old_key"] = sa.case((ended, sa.null()), else_=s.c.old_key)
+                values["successor"] = sa.case((ended, sa.null()), else_=s.c.successor)
             return sa.update(s).where(where).values(values)
 
-        return self._cached(f"update {guarded} {' '.join(columns)}", build)
+        return self._cached(f"update {guarded} {clears} {' '.join(columns)}", build)
 
     def _build_removals(self) -> t.Any:
         v = self.tables.variables

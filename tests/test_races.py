@@ -159,3 +159,35 @@ def test_expired_session_touched_meanwhile_is_not_deleted(app: Flask) -> None:
         values = conn.execute(sa.select(store.tables.variables.c.value)).scalars().all()
     assert 2**52 in rows and len(rows) == 2  # the touched one, and the new one
     assert values == ['"apple"']
+
+
+def test_a_touch_keeps_the_seal_of_a_rotation_saved_meanwhile(app: Flask) -> None:
+    pause = Pause()
+
+    @app.route("/read")
+    def read() -> str:
+        s = session_start("cart")
+        s.setdefault("user", "alice")
+        pause()
+        return f"{s.result} {g.user}"
+
+    @app.route("/rotate")
+    def rotate() -> str:
+        return session_start("cart", rotate=True).id
+
+    first = cart_cookie(app.test_client().get("/read"))
+    assert first is not None
+    store = get_state(app).store
+    with store.engine.begin() as conn:  # idle long enough that a touch is due
+        touched = store.tables.sessions.c.touched_at
+        conn.execute(sa.update(store.tables.sessions).values(touched_at=touched - 120_000))
+    rotated: list[str] = []
+    overlap(
+        lambda: with_cookie(app, first).get("/read?pause=1"),
+        pause,
+        lambda: rotated.append(with_cookie(app, first).get("/rotate").text),
+    )
+    # within the grace, a request still carrying the old ID finds the session
+    late = with_cookie(app, first).get("/read")
+    assert late.text == "load alice"
+    assert cart_cookie(late) == rotated[0]

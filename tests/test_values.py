@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+from flask import request
 from markupsafe import Markup
 
 from flask_namedsessions import session_add_var
@@ -207,3 +208,25 @@ def test_unstorable_value_reaches_the_apps_error_handler(app: Flask) -> None:
     assert (response.status_code, response.text) == (400, "refused cart.broken")
     assert "Set-Cookie" not in response.headers
     assert stored_rows(app) == []
+
+
+def test_failed_save_sends_no_new_id_even_when_saving_on_error(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    app = make_app(NAMEDSESSIONS_SAVE_ON_ERROR=True)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/")
+    def index() -> str:
+        s = session_start("cart", rotate=request.args.get("rotate") == "1")
+        s.setdefault("user", "alice")
+        if request.args.get("broken"):
+            s["broken"] = object()
+        return f"{s.result} {g.user}"
+
+    client = app.test_client()
+    assert client.get("/").text == "new alice"
+    failed = client.get("/?rotate=1&broken=1")
+    assert failed.status_code == 500
+    assert "Set-Cookie" not in failed.headers
+    assert client.get("/").text == "load alice"
