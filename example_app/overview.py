@@ -28,7 +28,7 @@ def sessions() -> str:
     visits["count"] = (visits.get("count") or 0) + 1
     held = []
     for name, tracking in KNOWN.items():
-        if name == "visits" or has_session(name, **tracking):
+        if name == "visits" or has_session(name):
             session = session_start(name, **tracking)
             held.append(
                 {

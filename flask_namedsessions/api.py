@@ -62,7 +62,7 @@ def _request_ids(sessions: RequestSessions, name: str, mode: str) -> tuple[str |
     the body is read only when there is no cookie."""
     this_request = sessions.request
     from_cookie = cookie_id(this_request, sessions.settings, name)
-    if from_cookie is not None or not reads_param(mode):
+    if from_cookie is not None or not reads_param(mode, this_request):
         return from_cookie, None
     return None, param_id(this_request, sessions.settings, name)
 
@@ -218,20 +218,12 @@ def session_delete_expired() -> int:
     return sum(state.store.expired_batches(now_ms(), state.settings.gc_batch_size))
 
 
-def has_session(
-    name: str,
-    *,
-    use_cookie: bool | None = None,
-    use_link: bool | None = None,
-    use_none: bool | None = None,
-    use_auto: bool | None = None,
-) -> bool:
+def has_session(name: str) -> bool:
     """Does this request carry a valid, unexpired session ``name``?
 
     It creates nothing and sets no cookie; a later ``session_start`` reuses
-    what it loaded. Pass the tracking arguments that ``session_start`` gets
-    for this session: an ID in the request parameter counts only for a
-    session that does not track by cookie alone.
+    what it loaded. The request parameter counts as for a session in the
+    default tracking mode.
     """
     ids.check_name(name)
     sessions = request_sessions()
@@ -239,12 +231,6 @@ def has_session(
     if record is not None:
         return record.session.result in ("load", "rotate") and not record.session.ended
     sessions.read_cookies = True
-    mode = chosen_mode(
-        sessions.settings,
-        use_cookie=use_cookie,
-        use_link=use_link,
-        use_none=use_none,
-        use_auto=use_auto,
-    )
+    mode = sessions.settings.default_tracking
     presented = sessions.load_presented(name, None, *_request_ids(sessions, name, mode))
     return sessions.is_live(presented, now_ms())

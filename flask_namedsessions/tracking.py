@@ -51,11 +51,17 @@ def resolve_modes(mode: str, *, carried_cookie: bool) -> frozenset[str]:
     return frozenset() if mode == "none" else frozenset({mode})
 
 
-def reads_param(mode: str) -> bool:
-    """Is an ID in the request parameter taken for a session tracked so? Not
-    for one tracked by cookie alone: a link or a cross-site form could
-    otherwise plant another visitor's session in it."""
-    return mode != "cookie"
+def reads_param(mode: str, request: Request) -> bool:
+    """Is an ID in the request parameter taken for a session tracked so?
+
+    A session tracked by cookie alone takes it only from a request the
+    browser says did not come from another site (``Sec-Fetch-Site``): a link
+    or a form on another site could otherwise plant someone else's session in
+    the visitor's cookie.
+    """
+    if mode != "cookie":
+        return True
+    return request.headers.get("Sec-Fetch-Site", "none") in ("same-origin", "none")
 
 
 def cookie_name(settings: Settings, name: str) -> str:

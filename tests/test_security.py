@@ -138,14 +138,13 @@ def test_request_state_repr_shows_no_id_or_hash(app: Flask) -> None:
 
 
 def planting_app(app: Flask) -> Flask:
-    """Views that report whose session a request got, per tracking mode."""
+    """A view that reports whose session a request got, per tracking mode."""
 
     @app.route("/own", methods=["GET", "POST"])
     def own() -> str:
         s = session_start("cart", **MODES[request.args.get("mode", "cookie")])
         s.setdefault("owner", request.args.get("owner"))
-        found = has_session("cart", **MODES[request.args.get("mode", "cookie")])
-        return f"{s.result} {g.owner} {found} {s.id}"
+        return f"{s.result} {g.owner} {has_session('cart')} {s.id}"
 
     return app
 
@@ -153,16 +152,27 @@ def planting_app(app: Flask) -> Flask:
 MODES: dict[str, dict[str, bool]] = {"cookie": {}, "link": {"use_link": True}}
 
 
-def test_cookie_session_never_takes_an_id_from_a_link_or_form(app: Flask) -> None:
-    attacker = planting_app(app).test_client()
-    planted = attacker.get("/own?owner=attacker").text.split()[-1]
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_cookie_session_takes_no_id_from_another_sites_link_or_form(app: Flask, site: str) -> None:
+    planted = planting_app(app).test_client().get("/own?owner=attacker").text.split()[-1]
+    headers = {"Sec-Fetch-Site": site}
     for response in (
-        app.test_client().get(f"/own?owner=victim&_session:cart={planted}"),
-        app.test_client().post("/own?owner=victim", data={"_session:cart": planted}),
+        app.test_client().get(f"/own?owner=victim&_session:cart={planted}", headers=headers),
+        app.test_client().post(
+            "/own?owner=victim", data={"_session:cart": planted}, headers=headers
+        ),
     ):
-        result, owner, _, session_id = response.text.split()
-        assert (result, owner) == ("new", "victim") and session_id != planted
+        result, owner, found, session_id = response.text.split()
+        assert (result, owner, found) == ("new", "victim", "False") and session_id != planted
         assert planted not in response.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none", None])
+def test_cookie_session_takes_the_id_from_its_own_sites_link(app: Flask, site: str | None) -> None:
+    planted = planting_app(app).test_client().get("/own?owner=ada").text.split()[-1]
+    headers = {} if site is None else {"Sec-Fetch-Site": site}
+    reply = app.test_client().get(f"/own?_session:cart={planted}", headers=headers)
+    assert reply.text == f"load ada True {planted}"
 
 
 def test_link_session_takes_the_id_from_its_parameter(app: Flask) -> None:

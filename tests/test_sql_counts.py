@@ -115,7 +115,7 @@ def add_views(app: Flask, mode: str) -> None:
 
     @app.route("/has")
     def has() -> str:
-        found = has_session("cart", **tracking(mode))
+        found = has_session("cart")
         start(mode)
         return str(found)
 
