@@ -198,12 +198,13 @@ def session_end(name: str, *, secure: bool | None = None, httponly: bool | None 
     :param httponly: override the ``HttpOnly`` attribute likewise.
     """
     session = get_session(name)
-    record = request_sessions().records[name]
+    sessions = request_sessions()
+    record = sessions.records[name]
     if secure is not None:
         record.cookie["secure"] = secure
     if httponly is not None:
         record.cookie["httponly"] = httponly
-    enforce_cookie_rules(request_sessions().settings, record.cookie)
+    enforce_cookie_rules(sessions.settings, record.cookie)
     session.end()
 
 

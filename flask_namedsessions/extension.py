@@ -155,8 +155,6 @@ def _after_request(response: Response) -> Response:
     if sessions is None or sessions.finished:
         return response
     if not sessions.save_tried:
-        # Once: when the save fails, Flask runs this hook again for the error
-        # response, which must still expire the cookies of ended sessions.
         sessions.save_tried = True
         if not sessions.failed or sessions.settings.save_on_error:
             try:

@@ -356,8 +356,9 @@ class Store:
         )
 
     def _insert_rows_stmt(self, count: int) -> t.Any:
-        """INSERT ``count`` variables of one session in one statement, each
-        replacing a stored value (a session joined by its explicit ID)."""
+        """INSERT ``count`` variables of a session created in the same
+        transaction, in one statement (the upsert form keeps a retried save
+        harmless)."""
         v = self.tables.variables
 
         def build() -> t.Any:
