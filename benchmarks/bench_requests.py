@@ -26,7 +26,7 @@ from werkzeug.test import EnvironBuilder
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 VALUES = {f"v{i}": f"value {i}" for i in range(10)}
 PG_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1/test")

@@ -1,85 +1,52 @@
 """The request API: ``session_start()`` and friends.
 
-Each function checks its arguments, then hands over to the request's
-:class:`~flask_namedsessions.lifecycle.RequestSessions`. Names follow Lasso's
-``session_*`` methods in Python spelling.
+Each function checks its arguments, then hands over to the request's sessions
+(:mod:`.context`). Names follow Lasso's ``session_*`` methods in Python spelling.
 """
 
 from __future__ import annotations
 
-import typing as t
-
-from flask import g
-from flask import Request
-from flask import request
-
+from . import context
 from . import ids
 from .config import MAX_MINUTES
-from .exceptions import SessionNotStarted
-from .lifecycle import now_ms
-from .lifecycle import RequestSessions
+from .config import valid_time
+from .extension import get_state
 from .session import NamedSession
-from .session import STATE_ATTR
-from .state import get_state
 from .tracking import chosen_mode
-from .tracking import cookie_id
-from .tracking import cookie_name
-from .tracking import cookie_options
-from .tracking import enforce_cookie_rules
-from .tracking import param_id
-from .tracking import reads_param
-from .tracking import resolve_modes
+
+__all__ = [
+    "get_session",
+    "has_session",
+    "request_sessions",
+    "session_abort",
+    "session_add_var",
+    "session_delete_expired",
+    "session_end",
+    "session_id",
+    "session_remove_var",
+    "session_result",
+    "session_start",
+]
 
 
-def current_sessions() -> RequestSessions | None:
-    """This request's sessions, if it started any.
-
-    Flask may reuse an outer app context, so ``g`` can still hold another
-    request's state: it is only ours if it names this very request.
-    """
-    current: RequestSessions | None = g.get(STATE_ATTR)
-    if current is None or current.request is not _this_request():
-        return None
-    return current
-
-
-def request_sessions() -> RequestSessions:
+def request_sessions() -> context.RequestSessions:
     """This request's sessions, created on first use."""
-    current = current_sessions()
-    if current is None:
+    found = context.current()
+    if found is None:
         state = get_state()
-        current = RequestSessions(state.settings, state.store, _this_request())
-        setattr(g, STATE_ATTR, current)
-    return current
+        found = context.begin(state.settings, state.store, state.clock)
+    return found
 
 
-def _this_request() -> Request:
-    return t.cast(Request, t.cast(t.Any, request)._get_current_object())
-
-
-def _request_ids(sessions: RequestSessions, name: str, mode: str) -> tuple[str | None, str | None]:
-    """The IDs in the cookie and, where ``mode`` takes one, the parameter;
-    the body is read only when there is no cookie."""
-    this_request = sessions.request
-    from_cookie = cookie_id(this_request, sessions.settings, name)
-    if from_cookie is not None or not reads_param(mode, this_request):
-        return from_cookie, None
-    return None, param_id(this_request, sessions.settings, name)
-
-
-def _check_minutes(what: str, value: object, name: str) -> float | None:
+def _minutes(what: str, value: object, name: str) -> float | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value <= MAX_MINUTES
-    ):
+    if not valid_time(value):
         raise ValueError(
             f"{what} for session {name!r} must be a positive number of minutes"
             f" up to {MAX_MINUTES:,}"
         )
-    return float(value)
+    return float(value)  # type: ignore[arg-type]
 
 
 def session_start(
@@ -121,39 +88,27 @@ def session_start(
     .. versionadded:: 0.1
     """
     ids.check_name(name)
-    expires = _check_minutes("expires", expires, name)
-    cookie_expires = _check_minutes("cookie_expires", cookie_expires, name)
+    expires = _minutes("expires", expires, name)
+    cookie_expires = _minutes("cookie_expires", cookie_expires, name)
     if id is not None and not ids.is_valid_id(id):
         raise ValueError(
             f"invalid id= for session {name!r}: use 1 to 128 characters from A-Z a-z 0-9 - _ . ~"
         )
     sessions = request_sessions()
-    record = sessions.records.get(name)
-    if record is not None:
-        if expires is not None:
-            record.session.expires = expires
-        return record.session
     settings = sessions.settings
-    mode = chosen_mode(
+    mode, with_cookie = chosen_mode(
         settings, use_cookie=use_cookie, use_link=use_link, use_none=use_none, use_auto=use_auto
     )
-    carried = cookie_name(settings, name) in sessions.request.cookies
-    tracking = resolve_modes(mode, carried_cookie=carried)
-    if id is None:
-        from_cookie, from_param = _request_ids(sessions, name, mode)
-    else:
-        from_cookie = from_param = None
-    presented = sessions.load_presented(name, id, from_cookie, from_param)
-    options = cookie_options(
-        settings, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
+    cookie = settings.cookie_options(
+        domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
     )
-    return sessions.start(
+    return sessions.open(
         name,
-        presented,
         explicit=id,
         expires=expires,
-        tracking=tracking,
-        cookie=options,
+        mode=mode,
+        with_cookie=with_cookie,
+        cookie=cookie,
         cookie_expires=cookie_expires,
         rotate=rotate,
     )
@@ -165,10 +120,7 @@ def get_session(name: str) -> NamedSession:
     :raises SessionNotStarted: if it was not started.
     """
     ids.check_name(name)
-    record = request_sessions().records.get(name)
-    if record is None:
-        raise SessionNotStarted(name)
-    return record.session
+    return request_sessions().get(name)
 
 
 def session_id(name: str) -> str:
@@ -197,15 +149,8 @@ def session_end(name: str, *, secure: bool | None = None, httponly: bool | None 
     :param secure: override the ``Secure`` attribute the cookie is expired with.
     :param httponly: override the ``HttpOnly`` attribute likewise.
     """
-    session = get_session(name)
-    sessions = request_sessions()
-    record = sessions.records[name]
-    if secure is not None:
-        record.cookie["secure"] = secure
-    if httponly is not None:
-        record.cookie["httponly"] = httponly
-    enforce_cookie_rules(sessions.settings, record.cookie)
-    session.end()
+    ids.check_name(name)
+    request_sessions().end(name, secure=secure, httponly=httponly)
 
 
 def session_abort(name: str) -> None:
@@ -216,7 +161,7 @@ def session_abort(name: str) -> None:
 def session_delete_expired() -> int:
     """Delete every expired session now; return how many were deleted."""
     state = get_state()
-    return sum(state.store.expired_batches(now_ms(), state.settings.gc_batch_size))
+    return sum(state.store.expired_batches(state.clock(), state.settings.gc_batch_size))
 
 
 def has_session(name: str) -> bool:
@@ -227,11 +172,4 @@ def has_session(name: str) -> bool:
     default tracking mode.
     """
     ids.check_name(name)
-    sessions = request_sessions()
-    record = sessions.records.get(name)
-    if record is not None:
-        return record.session.result in ("load", "rotate") and not record.session.ended
-    sessions.read_cookies = True
-    mode = sessions.settings.default_tracking
-    presented = sessions.load_presented(name, None, *_request_ids(sessions, name, mode))
-    return sessions.is_live(presented, now_ms())
+    return request_sessions().has(name)

@@ -1,88 +1,114 @@
-"""The ``flask namedsessions`` command group."""
+"""The ``flask namedsessions`` command group.
+
+The extension hands the group its per-app state accessor when it registers
+it, so commands reach the app they run for without importing the extension.
+"""
 
 from __future__ import annotations
 
 import datetime
 import sys
+import typing as t
 
 import click
 from flask.cli import with_appcontext
 
 from .exceptions import NamedSessionsError
-from .lifecycle import now_ms
-from .state import get_state
+
+if t.TYPE_CHECKING:
+    from .clock import Clock
+    from .config import Settings
+    from .store import Store
+
+__all__ = ["command_group"]
 
 
-@click.group("namedsessions")
-def cli() -> None:
-    """Manage flask-namedsessions' stored sessions."""
+class _AppState(t.Protocol):
+    """What the commands need of the extension's per-app state."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 def _fail(exc: NamedSessionsError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-@cli.command("delete-expired")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Sessions deleted per transaction (default: NAMEDSESSIONS_GC_BATCH_SIZE).",
-)
-@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
-@with_appcontext
-def delete_expired(batch_size: int | None, dry_run: bool) -> None:
-    """Delete expired sessions and their variables, in batches."""
-    state = get_state()
-    now = now_ms()
-    batch_size = batch_size or state.settings.gc_batch_size
-    try:
-        total = state.store.count_expired(now)
-        if dry_run:
-            click.echo(f"Would delete {total} expired sessions.")
-            return
-        deleted = 0
-        batches = state.store.expired_batches(now, batch_size)
-        if sys.stdout.isatty():
-            with click.progressbar(length=total, label="Deleting expired sessions") as bar:
+def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
+    """The ``namedsessions`` group, whose commands find the app's state with
+    ``get_state`` (inside the app context)."""
+
+    @click.group("namedsessions")
+    def cli() -> None:
+        """Manage flask-namedsessions' stored sessions."""
+
+    @cli.command("delete-expired")
+    @click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Sessions deleted per transaction (default: NAMEDSESSIONS_GC_BATCH_SIZE).",
+    )
+    @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+    @with_appcontext
+    def delete_expired(batch_size: int | None, dry_run: bool) -> None:
+        """Delete expired sessions and their variables, in batches."""
+        state = get_state()
+        now = state.clock()
+        batch_size = batch_size or state.settings.gc_batch_size
+        try:
+            total = state.store.count_expired(now)
+            if dry_run:
+                click.echo(f"Would delete {total} expired sessions.")
+                return
+            deleted = 0
+            batches = state.store.expired_batches(now, batch_size)
+            if sys.stdout.isatty():
+                with click.progressbar(length=total, label="Deleting expired sessions") as bar:
+                    for count in batches:
+                        deleted += count
+                        bar.update(count)
+            else:
                 for count in batches:
                     deleted += count
-                    bar.update(count)
-        else:
-            for count in batches:
-                deleted += count
-    except NamedSessionsError as exc:
-        raise _fail(exc) from None
-    click.echo(f"Deleted {deleted} expired sessions.")
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        click.echo(f"Deleted {deleted} expired sessions.")
 
+    @cli.command("stats")
+    @with_appcontext
+    def stats() -> None:
+        """Show sessions per name: live, expired, variables stored, oldest."""
+        state = get_state()
+        try:
+            rows = state.store.stats(state.clock())
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        if not rows:
+            click.echo("No sessions stored.")
+            return
+        click.echo(f"{'name':<24} {'live':>8} {'expired':>8} {'variables':>10}  oldest")
+        for row in rows:
+            oldest = datetime.datetime.fromtimestamp(row["oldest"] / 1000, datetime.timezone.utc)
+            click.echo(
+                f"{row['name']:<24} {row['live']:>8} {row['expired']:>8}"
+                f" {row['variables']:>10}  {oldest:%Y-%m-%d %H:%M:%S} UTC"
+            )
 
-@cli.command("stats")
-@with_appcontext
-def stats() -> None:
-    """Show sessions per name: live, expired, variables stored, oldest."""
-    state = get_state()
-    try:
-        rows = state.store.stats(now_ms())
-    except NamedSessionsError as exc:
-        raise _fail(exc) from None
-    if not rows:
-        click.echo("No sessions stored.")
-        return
-    click.echo(f"{'name':<24} {'live':>8} {'expired':>8} {'variables':>10}  oldest")
-    for row in rows:
-        oldest = datetime.datetime.fromtimestamp(row["oldest"] / 1000, datetime.timezone.utc)
-        click.echo(
-            f"{row['name']:<24} {row['live']:>8} {row['expired']:>8}"
-            f" {row['variables']:>10}  {oldest:%Y-%m-%d %H:%M:%S} UTC"
-        )
+    @cli.command("create-tables")
+    @with_appcontext
+    def create_tables() -> None:
+        """Create the session tables if they do not exist."""
+        try:
+            get_state().store.create_tables()
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        click.echo("Session tables are ready.")
 
-
-@cli.command("create-tables")
-@with_appcontext
-def create_tables() -> None:
-    """Create the session tables if they do not exist."""
-    try:
-        get_state().store.create_tables()
-    except NamedSessionsError as exc:
-        raise _fail(exc) from None
-    click.echo("Session tables are ready.")
+    return cli

@@ -40,11 +40,25 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_GC_BATCH_SIZE": 1000,
 }
 
-TRACKING_MODES = ("cookie", "link", "auto", "none")
+#: How a session's ID travels, as configured or chosen by ``session_start``.
+TrackingMode = t.Literal["cookie", "link", "auto", "none"]
+TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
 _SAMESITE = (None, "Lax", "Strict", "None")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
+
+
+@dataclasses.dataclass(frozen=True)
+class CookieOptions:
+    """The attributes a session's cookie is set, and later expired, with."""
+
+    domain: str | None
+    path: str
+    secure: bool
+    httponly: bool
+    samesite: str | None
+    partitioned: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,26 +74,56 @@ class Settings:
     absolute_timeout: float | None
     rotate_grace: float
     touch_interval: float
-    default_tracking: str
+    default_tracking: TrackingMode
     param_prefix: str
     link_hosts: frozenset[str]
     cookie_prefix: str
-    cookie_path: str
-    cookie_domain: str | None
-    cookie_secure: bool
-    cookie_httponly: bool
-    cookie_samesite: str | None
-    cookie_partitioned: bool
+    #: the cookie attributes from config, with the prefix's rules applied
+    cookie: CookieOptions
     save_on_error: bool
     max_value_bytes: int
     max_vars: int
     gc_probability: float
     gc_batch_size: int
 
+    def cookie_name(self, name: str) -> str:
+        """The cookie that carries session ``name``'s ID."""
+        return f"{self.cookie_prefix}{name}"
+
+    def param_name(self, name: str) -> str:
+        """The request parameter that carries session ``name``'s ID."""
+        return f"{self.param_prefix}{name}"
+
+    def cookie_options(self, **overrides: t.Any) -> CookieOptions:
+        """The configured cookie attributes with ``overrides`` that are not
+        ``None``, and what browsers then demand (see :meth:`enforce`)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return self.enforce(dataclasses.replace(self.cookie, **changes) if changes else self.cookie)
+
+    def enforce(self, options: CookieOptions) -> CookieOptions:
+        """Force what browsers require, or they drop the cookie (and a cookie
+        being expired would outlive its session): ``__Host-`` cookies are
+        ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-`` and
+        partitioned cookies are ``Secure``."""
+        prefix = self.cookie_prefix
+        if prefix.startswith("__Host-"):
+            return dataclasses.replace(options, secure=True, path="/", domain=None)
+        if prefix.startswith("__Secure-") or options.partitioned:
+            return dataclasses.replace(options, secure=True)
+        return options
+
 
 #: The longest timeout in minutes (about 190 years); also caps the seconds
 #: keys, so that every time stays a finite number of milliseconds.
 MAX_MINUTES = 100_000_000
+
+
+def valid_time(value: object, *, zero: bool = False) -> bool:
+    """Is ``value`` a time in minutes or seconds that every database can
+    store: a number above 0 (or ``zero`` itself), up to :data:`MAX_MINUTES`?"""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return (value >= 0 if zero else value > 0) and value <= MAX_MINUTES
 
 
 class _Reader:
@@ -101,8 +145,7 @@ class _Reader:
         value = self.config[key]
         if value is None and optional:
             return None
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok or not 0 <= value <= MAX_MINUTES or (positive and value == 0):
+        if not valid_time(value, zero=not positive):
             low = "a positive number" if positive else "a number >= 0"
             self._fail(key, f"{low} up to {MAX_MINUTES:,}")
         return float(value)
@@ -162,12 +205,14 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
         param_prefix=r.text("NAMEDSESSIONS_PARAM_PREFIX", _PREFIX_RE),
         link_hosts=frozenset(h.lower() for h in hosts),
         cookie_prefix=cookie_prefix,
-        cookie_path="/" if host_prefix else cookie_path,
-        cookie_domain=None if host_prefix else cookie_domain,
-        cookie_secure=host_prefix or cookie_secure,
-        cookie_httponly=r.flag("NAMEDSESSIONS_COOKIE_HTTPONLY"),
-        cookie_samesite=r.choice("NAMEDSESSIONS_COOKIE_SAMESITE", _SAMESITE),
-        cookie_partitioned=r.flag("NAMEDSESSIONS_COOKIE_PARTITIONED"),
+        cookie=CookieOptions(
+            path="/" if host_prefix else cookie_path,
+            domain=None if host_prefix else cookie_domain,
+            secure=host_prefix or cookie_secure,
+            httponly=r.flag("NAMEDSESSIONS_COOKIE_HTTPONLY"),
+            samesite=r.choice("NAMEDSESSIONS_COOKIE_SAMESITE", _SAMESITE),
+            partitioned=r.flag("NAMEDSESSIONS_COOKIE_PARTITIONED"),
+        ),
         save_on_error=r.flag("NAMEDSESSIONS_SAVE_ON_ERROR"),
         max_value_bytes=r.integer("NAMEDSESSIONS_MAX_VALUE_BYTES"),
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),

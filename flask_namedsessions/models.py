@@ -2,8 +2,9 @@
 
 A variable is its own row so that a save writes only what changed, and two
 requests that change different variables of one session never overwrite each
-other. Sessions are keyed internally by ``sid``, a random handle that is not the
-session ID: rotating an ID then rewrites one row, not every variable.
+other. Sessions are keyed internally by ``row_id`` (the column ``sid``), a random
+handle that is not the session ID: rotating an ID then rewrites one row, not
+every variable.
 
 Times are integer milliseconds since the epoch: exact, cheap to compare and the
 same on every database.
@@ -17,8 +18,8 @@ import typing as t
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-#: Length of the internal ``sid`` handle (hex characters).
-SID_LENGTH = 32
+#: Length of the internal ``row_id`` handle (hex characters).
+ROW_ID_LENGTH = 32
 #: Longest tracked variable name.
 VAR_NAME_LENGTH = 128
 
@@ -43,7 +44,7 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
     sessions = sa.Table(
         sessions_name,
         metadata,
-        sa.Column("sid", sa.String(SID_LENGTH), primary_key=True),
+        sa.Column("sid", sa.String(ROW_ID_LENGTH), key="row_id", primary_key=True),
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("key", sa.String(64), nullable=False),
         sa.Column("old_key", sa.String(64), nullable=True),
@@ -63,12 +64,13 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
         metadata,
         sa.Column(
             "sid",
-            sa.String(SID_LENGTH),
+            sa.String(ROW_ID_LENGTH),
             sa.ForeignKey(
-                sessions.c.sid,
+                sessions.c.row_id,
                 name=f"fk_{variables_name}_sid",
                 ondelete="CASCADE",
             ),
+            key="row_id",
             primary_key=True,
         ),
         sa.Column("name", sa.String(VAR_NAME_LENGTH), primary_key=True),

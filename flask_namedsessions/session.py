@@ -2,25 +2,43 @@
 
 The values themselves live in :data:`flask.g` (Lasso's "thread variables"), so
 templates and views read them as ``g.name``; the mapping is the simple face of
-the same data for code that prefers ``session["name"]``.
+the same data for code that prefers ``session["name"]``. Everything else the
+extension knows of the session is its :class:`Record`, which only this module
+writes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 from collections.abc import MutableMapping
 
 from flask import current_app
 from flask import g
 
+from . import ids
+from . import serialize
 from .exceptions import SessionValueError
 from .models import VAR_NAME_LENGTH
 
 if t.TYPE_CHECKING:
-    from .lifecycle import RequestSessions
+    from .config import CookieOptions
+    from .store import SaveOutcome
+    from .store import Store
+    from .store import StoredSession
+    from .tracking import Source
+
+__all__ = ["STATE_ATTR", "NamedSession", "Record", "Result", "check_var"]
 
 #: Our own slot in ``flask.g``; it cannot be tracked.
 STATE_ATTR = "_namedsessions"
+
+#: What starting a session found (SPEC section 4).
+Result = t.Literal["new", "load", "expire", "rotate"]
+
+#: Types whose values cannot change in place: a variable that still holds the
+#: very object loaded from the store still has its stored form.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
 
 def check_var(session: str, var: object) -> None:
@@ -46,6 +64,36 @@ def check_var(session: str, var: object) -> None:
             session=session,
             var=str(var),
         )
+
+
+@dataclasses.dataclass
+class Record:
+    """What the extension knows of one started session beyond its public
+    face: read by the modules that save and send it, written only here."""
+
+    #: the session row's handle (not the ID), new or as loaded
+    row_id: str
+    #: the lookup key of the session's current ID
+    key: str = dataclasses.field(repr=False)
+    cookie: CookieOptions
+    cookie_expires: float | None
+    #: where the ID came from: the developer, the cookie or the parameter
+    source: Source | None
+    #: the row as loaded; ``None`` for a session this request creates
+    stored: StoredSession | None
+    #: an expired session that this one replaces
+    replaces_row: str | None = None
+    #: the ID a rotation replaced (``None`` after ``regenerate_id``)
+    rotated_from: str | None = dataclasses.field(default=None, repr=False)
+    regenerated: bool = False
+    #: the row vanished before the save (ended elsewhere): nothing to send
+    gone: bool = False
+    #: tracked variable -> its stored text (``None`` if not stored yet)
+    vars: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    #: untracked variables that are stored, with their stored text
+    removed: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: immutable values as loaded; still the same object means unchanged
+    loaded: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
 
 class NamedSession(MutableMapping[str, t.Any]):
@@ -81,31 +129,29 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     def __init__(
         self,
-        owner: RequestSessions,
+        store: Store,
         name: str,
         session_id: str,
-        result: str,
+        result: Result,
         expires: float,
         tracking: frozenset[str],
         max_vars: int,
+        record: Record,
     ) -> None:
-        self._owner = owner
+        self._store = store
         self.name = name
         self.id = session_id
-        self.result = result
+        self.result: Result = result
         self.expires = expires
         self.tracking = tracking
         self._max_vars = max_vars
-        #: tracked variable -> its stored text (``None`` if not stored yet)
-        self._vars: dict[str, str | None] = {}
-        #: untracked variables that are stored, with their stored text
-        self._removed: dict[str, str] = {}
+        self._record = record
         self.aborted = False
         self.ended = False
 
     def __repr__(self) -> str:
         state = "ended" if self.ended else "aborted" if self.aborted else self.result
-        return f"<NamedSession {self.name!r} {state} vars={sorted(self._vars)}>"
+        return f"<NamedSession {self.name!r} {state} vars={sorted(self._record.vars)}>"
 
     # -- tracking ----------------------------------------------------------------
 
@@ -113,9 +159,10 @@ class NamedSession(MutableMapping[str, t.Any]):
         """Track ``g.<var>``: its value is saved at the end of every request
         that starts this session, and restored by the next."""
         check_var(self.name, var)
-        if var in self._vars:
+        tracked = self._record.vars
+        if var in tracked:
             return
-        if len(self._vars) >= self._max_vars:
+        if len(tracked) >= self._max_vars:
             raise SessionValueError(
                 f"cannot track variable {var!r} in session {self.name!r}: the"
                 f" session already tracks NAMEDSESSIONS_MAX_VARS ({self._max_vars})"
@@ -123,19 +170,26 @@ class NamedSession(MutableMapping[str, t.Any]):
                 session=self.name,
                 var=var,
             )
-        self._vars[var] = self._removed.pop(var, None)
+        tracked[var] = self._record.removed.pop(var, None)
 
     def remove_var(self, var: str) -> None:
         """Stop tracking ``var``; ``g.<var>`` keeps its value for this request."""
         check_var(self.name, var)
-        if var in self._vars:
-            stored = self._vars.pop(var)
+        tracked = self._record.vars
+        if var in tracked:
+            stored = tracked.pop(var)
             if stored is not None:
-                self._removed[var] = stored
+                self._record.removed[var] = stored
 
     def end(self) -> None:
         """Delete the stored session now and expire its cookie."""
-        self._owner.end(self)
+        record = self._record
+        if record.stored is not None and not self.ended:
+            self._store.delete(self.name, record.row_id)
+        if record.replaces_row is not None:
+            self._store.delete(self.name, record.replaces_row)
+            record.replaces_row = None
+        self.ended = True
 
     def abort(self) -> None:
         """Do not save this session at the end of this request."""
@@ -147,33 +201,75 @@ class NamedSession(MutableMapping[str, t.Any]):
         Call it when a visitor logs in or gains privileges, so that an ID an
         attacker planted or saw before is worthless afterwards.
         """
-        self._owner.regenerate(self)
+        self._new_id(grace=False)
+
+    # -- the extension's side ----------------------------------------------------
+
+    def _restore(self, namespace: t.Any) -> None:
+        """Assign the stored variables to ``namespace`` (``flask.g``)."""
+        record = self._record
+        if record.stored is None:
+            return
+        tracked = record.vars
+        loaded = record.loaded
+        for var, text in record.stored.values.items():
+            tracked[var] = text
+            value = serialize.loads(text)
+            setattr(namespace, var, value)
+            if type(value) in _IMMUTABLE:
+                loaded[var] = value
+
+    def _new_id(self, *, grace: bool) -> None:
+        """A fresh ID: with ``grace`` a rotation, whose old ID finds the
+        session a little longer; without, ``regenerate_id``."""
+        record = self._record
+        old_id = self.id
+        self.id = ids.new_id()
+        record.key = ids.lookup_key(self.name, self.id)
+        if record.stored is not None:
+            record.rotated_from = old_id if grace else None
+            record.regenerated = True
+
+    def _rotate(self) -> None:
+        self._new_id(grace=True)
+        self.result = "rotate"
+
+    def _set_cookie(self, cookie: CookieOptions) -> None:
+        self._record.cookie = cookie
+
+    def _saved(self, outcome: SaveOutcome) -> None:
+        """Take in how the save went: the row vanished, or another request's
+        rotation gave the session the ID it now has."""
+        if outcome.gone:
+            self._record.gone = True
+        elif outcome.new_id is not None:
+            self.id = outcome.new_id
 
     # -- the mapping -------------------------------------------------------------
 
     def __getitem__(self, var: str) -> t.Any:
-        if var not in self._vars:
+        if var not in self._record.vars:
             raise KeyError(var)
         return getattr(g, var, None)
 
     def get(self, var: str, default: t.Any = None) -> t.Any:
         """``g.<var>`` if ``var`` is tracked, else ``default``."""
-        return self[var] if var in self._vars else default
+        return self[var] if var in self._record.vars else default
 
     def __setitem__(self, var: str, value: t.Any) -> None:
         self.add_var(var)
         setattr(g, var, value)
 
     def __delitem__(self, var: str) -> None:
-        if var not in self._vars:
+        if var not in self._record.vars:
             raise KeyError(var)
         self.remove_var(var)
 
     def __contains__(self, var: object) -> bool:
-        return var in self._vars
+        return var in self._record.vars
 
     def __iter__(self) -> t.Iterator[str]:
-        return iter(list(self._vars))
+        return iter(list(self._record.vars))
 
     def __len__(self) -> int:
-        return len(self._vars)
+        return len(self._record.vars)

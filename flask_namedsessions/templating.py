@@ -10,44 +10,51 @@ import typing as t
 
 from markupsafe import Markup
 
-from .api import get_session
-from .api import request_sessions
-from .api import session_id
+from . import context
+from .exceptions import SessionNotStarted
+from .ids import check_name
 from .rewrite import hidden_input
-from .rewrite import url_with_params
-from .state import get_state
-from .tracking import param_name
+from .session import NamedSession
+from .urls import url_with_params
+
+__all__ = ["session_hidden_input", "session_url", "template_globals"]
+
+
+def _started(name: str) -> tuple[context.RequestSessions, NamedSession]:
+    """This request's sessions and the started session ``name``."""
+    check_name(name)
+    found = context.current()
+    if found is None:
+        raise SessionNotStarted(name)
+    return found, found.get(name)
 
 
 def _template_session_id(name: str) -> str:
     """:func:`~flask_namedsessions.session_id`, for a page that shows it."""
-    found = session_id(name)
-    request_sessions().id_in_body = True
-    return found
+    sessions, session = _started(name)
+    sessions.id_in_body()
+    return session.id
 
 
 def session_hidden_input(name: str) -> Markup:
     """``<input type="hidden">`` carrying session ``name``'s ID."""
-    request_sessions().id_in_body = True
-    session = get_session(name)
-    return Markup(hidden_input(param_name(get_state().settings, name), session.id))
+    sessions, session = _started(name)
+    sessions.id_in_body()
+    return Markup(hidden_input(sessions.settings.param_name(name), session.id))
 
 
 def session_url(url: str, *names: str) -> str:
     """``url`` with the parameter of each named session, or of every
     link-tracked session when no name is given."""
-    settings = get_state().settings
-    if names:
-        sessions = [get_session(n) for n in names]
-    else:
-        sessions = [
-            r.session
-            for r in request_sessions().records.values()
-            if "link" in r.session.tracking and not r.session.ended
-        ]
-    params = {param_name(settings, s.name): s.id for s in sessions}
+    chosen = [_started(n)[1] for n in names]
+    sessions = context.current()
+    if sessions is None:
+        return url
+    if not names:
+        chosen = [s for s in sessions.sessions.values() if "link" in s.tracking and not s.ended]
+    params = {sessions.settings.param_name(s.name): s.id for s in chosen}
     if params:
-        request_sessions().id_in_body = True
+        sessions.id_in_body()
     return str(url_with_params(url, params))
 
 

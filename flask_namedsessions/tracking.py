@@ -1,4 +1,4 @@
-"""Where an ID comes from, and the cookies that carry it.
+"""Incoming: how a session is tracked, and where its ID comes from.
 
 Everything read here comes from the visitor, so nothing here raises: a missing,
 repeated, oversized or undecodable value is simply "no ID".
@@ -9,7 +9,6 @@ from __future__ import annotations
 import typing as t
 
 from flask import Request
-from flask import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -17,7 +16,28 @@ from . import ids
 
 if t.TYPE_CHECKING:
     from .config import Settings
+    from .config import TrackingMode
 
+__all__ = [
+    "Channel",
+    "Source",
+    "chosen_mode",
+    "cookie_id",
+    "effective_modes",
+    "param_id",
+    "presented_ids",
+    "reads_param",
+]
+
+#: Where a presented ID came from: the developer's ``id=``, the cookie, or
+#: the request parameter.
+Source = t.Literal["arg", "cookie", "param"]
+#: What carries a session's ID out: its cookie, or its links and forms.
+Channel = t.Literal["cookie", "link"]
+
+_COOKIE: frozenset[Channel] = frozenset({"cookie"})
+_LINK: frozenset[Channel] = frozenset({"link"})
+_BOTH: frozenset[Channel] = frozenset({"cookie", "link"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -28,30 +48,34 @@ def chosen_mode(
     use_link: bool | None,
     use_none: bool | None,
     use_auto: bool | None,
-) -> str:
-    """The tracking the arguments (or the config) ask for: ``"cookie"``,
-    ``"link"``, ``"link+cookie"``, ``"auto"`` or ``"none"``."""
+) -> tuple[TrackingMode, bool]:
+    """The tracking the arguments (or the config) ask for, and whether a
+    link-tracked session wants the cookie as well."""
     if use_none:
-        return "none"
+        return "none", False
     if use_auto:
-        return "auto"
+        return "auto", False
     if use_link:
-        return "link+cookie" if use_cookie else "link"
+        return "link", bool(use_cookie)
     if use_cookie is not None:
-        return "cookie" if use_cookie else "none"
-    return settings.default_tracking
+        return ("cookie" if use_cookie else "none"), False
+    return settings.default_tracking, False
 
 
-def resolve_modes(mode: str, *, carried_cookie: bool) -> frozenset[str]:
-    """The effective tracking modes of one session in this request."""
+def effective_modes(
+    mode: TrackingMode, *, with_cookie: bool, carried_cookie: bool
+) -> frozenset[Channel]:
+    """The channels one session's ID travels by in this request."""
     if mode == "auto":
-        return frozenset({"cookie"} if carried_cookie else {"cookie", "link"})
-    if mode == "link+cookie":
-        return frozenset({"link", "cookie"})
-    return frozenset() if mode == "none" else frozenset({mode})
+        return _COOKIE if carried_cookie else _BOTH
+    if mode == "none":
+        return frozenset()
+    if mode == "link":
+        return _BOTH if with_cookie else _LINK
+    return _COOKIE
 
 
-def reads_param(mode: str, request: Request) -> bool:
+def reads_param(mode: TrackingMode, request: Request) -> bool:
     """Is an ID in the request parameter taken for a session tracked so?
 
     A session tracked by cookie alone takes it only from a request the
@@ -64,17 +88,9 @@ def reads_param(mode: str, request: Request) -> bool:
     return request.headers.get("Sec-Fetch-Site", "none") in ("same-origin", "none")
 
 
-def cookie_name(settings: Settings, name: str) -> str:
-    return f"{settings.cookie_prefix}{name}"
-
-
-def param_name(settings: Settings, name: str) -> str:
-    return f"{settings.param_prefix}{name}"
-
-
 def cookie_id(request: Request, settings: Settings, name: str) -> str | None:
     """The ID in this session's cookie, if it looks like one."""
-    value = request.cookies.get(cookie_name(settings, name))
+    value = request.cookies.get(settings.cookie_name(name))
     return value if ids.is_valid_id(value) else None
 
 
@@ -85,7 +101,7 @@ def param_id(request: Request, settings: Settings, name: str) -> str | None:
     read it raw (to check a webhook's signature, say). A body too large for
     the app's limits is the app's 413, as when the view reads the form.
     """
-    key = param_name(settings, name)
+    key = settings.param_name(name)
     try:
         values = request.args.getlist(key)
         if request.method != "GET" and request.mimetype in _FORM_TYPES:
@@ -102,53 +118,12 @@ def param_id(request: Request, settings: Settings, name: str) -> str | None:
     return None
 
 
-def cookie_options(
-    settings: Settings,
-    *,
-    domain: str | None,
-    path: str | None,
-    secure: bool | None,
-    httponly: bool | None,
-    samesite: str | None,
-) -> dict[str, t.Any]:
-    """The cookie attributes: arguments first, then config, then what the
-    browser demands (see :func:`enforce_cookie_rules`)."""
-    options = {
-        "domain": domain if domain is not None else settings.cookie_domain,
-        "path": path if path is not None else settings.cookie_path,
-        "secure": secure if secure is not None else settings.cookie_secure,
-        "httponly": httponly if httponly is not None else settings.cookie_httponly,
-        "samesite": samesite if samesite is not None else settings.cookie_samesite,
-        "partitioned": settings.cookie_partitioned,
-    }
-    enforce_cookie_rules(settings, options)
-    return options
-
-
-def enforce_cookie_rules(settings: Settings, options: dict[str, t.Any]) -> None:
-    """Force what browsers require, or they drop the cookie (and a cookie
-    being expired would outlive its session): ``__Host-`` cookies are
-    ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-`` and
-    partitioned cookies are ``Secure``."""
-    prefix = settings.cookie_prefix
-    if prefix.startswith("__Host-"):
-        options.update(secure=True, path="/", domain=None)
-    if prefix.startswith("__Secure-") or options["partitioned"]:
-        options["secure"] = True
-
-
-def set_cookie(
-    response: Response,
-    name: str,
-    session_id: str,
-    options: dict[str, t.Any],
-    expires_minutes: float | None,
-) -> None:
-    max_age = None if expires_minutes is None else int(expires_minutes * 60)
-    response.set_cookie(name, session_id, max_age=max_age, **options)
-
-
-def expire_cookie(response: Response, name: str, options: dict[str, t.Any]) -> None:
-    """Expire the cookie with the attributes it was set with, or a
-    ``Secure``/``__Host-`` cookie would outlive its session."""
-    response.delete_cookie(name, **options)
+def presented_ids(
+    request: Request, settings: Settings, name: str, mode: TrackingMode
+) -> tuple[str | None, str | None]:
+    """The IDs in the cookie and, where ``mode`` takes one, the parameter;
+    the body is read only when there is no cookie."""
+    from_cookie = cookie_id(request, settings, name)
+    if from_cookie is not None or not reads_param(mode, request):
+        return from_cookie, None
+    return None, param_id(request, settings, name)

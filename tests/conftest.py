@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from flask_namedsessions import NamedSessions
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 DATABASE_URLS = {
     "sqlite": None,  # a file in the test's tmp_path

@@ -11,8 +11,8 @@ from flask import Flask
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
-from flask_namedsessions.lifecycle import now_ms
-from flask_namedsessions.state import get_state
+from flask_namedsessions.clock import now_ms
+from flask_namedsessions.extension import get_state
 
 
 def fill(app: Flask, expired: int, live: int) -> None:

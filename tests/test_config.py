@@ -10,7 +10,7 @@ from flask import Flask
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
 from flask_namedsessions.config import DEFAULTS
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 
 def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
@@ -119,7 +119,7 @@ def test_host_prefix_forces_secure_settings(tmp_path: t.Any) -> None:
     )
     NamedSessions(app)
     settings = get_state(app).settings
-    assert (settings.cookie_secure, settings.cookie_path, settings.cookie_domain) == (
+    assert (settings.cookie.secure, settings.cookie.path, settings.cookie.domain) == (
         True,
         "/",
         None,

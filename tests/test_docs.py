@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flask_namedsessions.config import DEFAULTS
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

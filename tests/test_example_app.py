@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from example_app import create_app
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy.orm import mapped_column
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 
 @pytest.fixture

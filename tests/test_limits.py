@@ -11,7 +11,7 @@ from flask import g
 
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionValueError
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 
 def stored(app: Flask) -> list[t.Any]:

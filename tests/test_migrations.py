@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_namedsessions import NamedSessions
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 PREFIX = "mig_"
 

@@ -12,7 +12,7 @@ from flask import g
 from flask import request
 
 from flask_namedsessions import session_start
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 #: how long a paused request waits before the test counts as hung
 TIMEOUT = 20

@@ -13,12 +13,13 @@ from flask import g
 from flask import request
 
 from flask_namedsessions import has_session
+from flask_namedsessions import saving
 from flask_namedsessions import session_start
 from flask_namedsessions.api import request_sessions
+from flask_namedsessions.extension import get_state
 from flask_namedsessions.ids import is_valid_id
 from flask_namedsessions.ids import lookup_key
 from flask_namedsessions.ids import new_id
-from flask_namedsessions.state import get_state
 
 
 def test_generated_ids_carry_256_bits_and_are_unique() -> None:
@@ -120,9 +121,10 @@ def test_request_state_repr_shows_no_id_or_hash(app: Flask) -> None:
         s = session_start("cart", rotate=True)
         s["n"] = 1
         sessions = request_sessions()
-        record = sessions.records["cart"]
+        record = s._record
+        plans = saving.plans(sessions.sessions.values(), sessions.settings, sessions.clock(), g)
         shown["state"] = " ".join(
-            [repr(g.__dict__), repr(record), repr(sessions.presented), repr(sessions.plans())]
+            [repr(g.__dict__), repr(record), repr(sessions._presented), repr(plans)]
         )
         shown["ids"] = " ".join([s.id, record.rotated_from or ""])
         return ""

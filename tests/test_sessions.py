@@ -25,7 +25,7 @@ from flask_namedsessions.ids import lookup_key
 
 
 def rows(app: Flask, table: str = "sessions") -> list[t.Any]:
-    from flask_namedsessions.state import get_state
+    from flask_namedsessions.extension import get_state
 
     with app.app_context():
         store = get_state(app).store
@@ -684,7 +684,7 @@ def test_session_started_in_an_earlier_hook_is_saved(make_app: t.Callable[..., F
     app.config.update({k: v for k, v in configured.config.items() if k.startswith("NAMED")})
     app.instance_path = configured.instance_path
     from flask_namedsessions import NamedSessions
-    from flask_namedsessions.state import get_state
+    from flask_namedsessions.extension import get_state
 
     NamedSessions(app)
     try:

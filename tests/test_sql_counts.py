@@ -17,8 +17,8 @@ from flask import request
 from flask_namedsessions import has_session
 from flask_namedsessions import NamedSession
 from flask_namedsessions import session_start
+from flask_namedsessions.extension import get_state
 from flask_namedsessions.ids import new_id
-from flask_namedsessions.state import get_state
 
 TEN = [f"v{i}" for i in range(10)]
 MODES = ["cookie", "link", "none"]

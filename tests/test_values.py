@@ -17,7 +17,7 @@ from markupsafe import Markup
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionValueError
-from flask_namedsessions.state import get_state
+from flask_namedsessions.extension import get_state
 
 VALUES: dict[str, t.Any] = {
     "tuple": (1, "two", (3.5, None)),

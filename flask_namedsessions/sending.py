@@ -1,0 +1,186 @@
+"""Outgoing: each started session's ID on the response.
+
+Cookies are set, refreshed or expired with the attributes they were set with;
+link-tracked IDs go into the HTML body, streamed or whole, and into a
+same-origin redirect's ``Location``; and a response that carries an ID is kept
+out of shared caches and other sites' ``Referer``.
+
+The HTML is handled as latin-1 text, which maps every byte to one character and
+back, so whatever is not rewritten leaves byte for byte, in any ASCII-based
+encoding. Streamed bodies are rewritten chunk by chunk after the view returned,
+with the IDs and hosts captured now.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Request
+from flask import Response
+from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import ClosingIterator
+
+from .rewrite import HTMLRewriter
+from .rewrite import rewrite_html
+from .urls import Origin
+from .urls import rewrite_location
+
+if t.TYPE_CHECKING:
+    from .config import CookieOptions
+    from .config import Settings
+    from .session import NamedSession
+
+__all__ = ["apply_links", "expire_cookie", "mark_private", "send_ids", "set_cookie"]
+
+
+def send_ids(
+    response: Response,
+    request: Request,
+    settings: Settings,
+    sessions: t.Iterable[NamedSession],
+    *,
+    saved: bool,
+    read_cookies: bool,
+    id_in_body: bool,
+) -> None:
+    """Set, refresh or expire cookies and rewrite links, per started session.
+
+    :param saved: the sessions were saved; if not, only the cookies of
+        sessions that were ended (deleted at once) are expired.
+    :param read_cookies: an answer of the request depended on its cookies.
+    :param id_in_body: a template helper wrote an ID into the body.
+    """
+    params: dict[str, str] = {}
+    vary = read_cookies
+    private = id_in_body
+    for session in sessions:
+        record = session._record
+        cookie = settings.cookie_name(session.name)
+        carried = request.cookies.get(cookie)
+        if record.source != "arg":
+            vary = True
+        if record.source == "param":
+            # The ID is in the page's own URL, which a shared cache would
+            # keep and the Referer of its links would carry.
+            private = True
+        if session.ended:
+            if carried is not None or "cookie" in session.tracking:
+                expire_cookie(response, cookie, record.cookie)
+            continue
+        if not saved or session.aborted or record.gone:
+            continue
+        if "cookie" in session.tracking and (
+            carried != session.id or record.cookie_expires is not None
+        ):
+            set_cookie(response, cookie, session.id, record.cookie, record.cookie_expires)
+        if "link" in session.tracking:
+            params[settings.param_name(session.name)] = session.id
+    if vary:
+        response.vary.add("Cookie")
+    if private:
+        mark_private(response)
+    if params:
+        try:
+            host = request.host
+        except SecurityError:
+            return  # a host the app does not trust: it answers 400 anyway
+        apply_links(response, params, Origin(request.scheme, host, settings.link_hosts))
+
+
+def set_cookie(
+    response: Response,
+    name: str,
+    session_id: str,
+    options: CookieOptions,
+    expires_minutes: float | None,
+) -> None:
+    max_age = None if expires_minutes is None else int(expires_minutes * 60)
+    response.set_cookie(
+        name,
+        session_id,
+        max_age=max_age,
+        path=options.path,
+        domain=options.domain,
+        secure=options.secure,
+        httponly=options.httponly,
+        samesite=options.samesite,
+        partitioned=options.partitioned,
+    )
+
+
+def expire_cookie(response: Response, name: str, options: CookieOptions) -> None:
+    """Expire the cookie with the attributes it was set with, or a
+    ``Secure``/``__Host-`` cookie would outlive its session."""
+    response.delete_cookie(
+        name,
+        path=options.path,
+        domain=options.domain,
+        secure=options.secure,
+        httponly=options.httponly,
+        samesite=options.samesite,
+        partitioned=options.partitioned,
+    )
+
+
+def mark_private(response: Response) -> None:
+    """Keep a response that carries an ID out of shared caches, and its URL
+    out of other sites' ``Referer``."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+
+
+def _stream(chunks: t.Iterable[bytes | str], rewriter: HTMLRewriter) -> t.Iterator[bytes]:
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            chunk = chunk.encode()  # as Werkzeug sends text chunks
+        out = rewriter.feed(chunk.decode("latin-1"))
+        if out:
+            yield out.encode("latin-1")
+    tail = rewriter.close()
+    if tail:
+        yield tail.encode("latin-1")
+
+
+def _rewritable(response: Response) -> bool:
+    """Is the body HTML text we may change? Not XHTML (XML would need
+    self-closed inputs and escaped ``&``), not compressed bytes, not one range
+    of a document (``Content-Range`` would no longer match), and not a file
+    sent as it is."""
+    encoding = response.headers.get("Content-Encoding", "identity")
+    return (
+        response.mimetype == "text/html"
+        and encoding.strip().lower() == "identity"
+        and response.status_code != 206
+        and not response.direct_passthrough
+    )
+
+
+def apply_links(response: Response, params: dict[str, str], origin: Origin) -> None:
+    """Add the session parameters to same-origin links, forms and redirects,
+    and keep responses that carry an ID out of shared caches and referrers."""
+    carries = False
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        changed = rewrite_location(location, params, origin)
+        if changed != location:
+            response.headers["Location"] = changed
+            carries = True
+    if _rewritable(response):
+        if response.is_streamed:
+            # What the body will carry is not known yet: assume the ID.
+            carries = True
+            app_iter = response.response
+            stream = _stream(app_iter, HTMLRewriter(params, origin))
+            # The app's iterable is closed even if the stream never starts (a
+            # HEAD request, a client gone before the first chunk).
+            close = getattr(app_iter, "close", None)
+            response.response = ClosingIterator(stream, close) if close else stream
+            response.headers.pop("Content-Length", None)
+        else:
+            html = response.get_data().decode("latin-1")
+            rewritten = rewrite_html(html, params, origin)
+            if rewritten != html:
+                response.set_data(rewritten.encode("latin-1"))
+                carries = True
+    if carries:
+        mark_private(response)
