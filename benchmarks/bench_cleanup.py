@@ -23,9 +23,9 @@ from werkzeug.test import EnvironBuilder
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
-from flask_namedsessions.ids import lookup_key
 from flask_namedsessions.clock import now_ms
 from flask_namedsessions.extension import get_state
+from flask_namedsessions.ids import lookup_key
 
 PG_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
 

@@ -38,8 +38,8 @@ if t.TYPE_CHECKING:
     from .config import CookieOptions
     from .config import Settings
     from .config import TrackingMode
+    from .rows import StoredSession
     from .store import Store
-    from .store import StoredSession
     from .tracking import Source
 
 __all__ = ["Closing", "RequestSessions", "begin", "current", "forget_other"]

@@ -88,7 +88,14 @@ class NamedSessions:
         settings = build_settings(app.config)
         if db is not None:
             bind_key = settings.bind_key
-            tables = define_tables(db._make_metadata(bind_key), settings.table_prefix)
+            metadata = db.metadatas.get(bind_key)
+            if metadata is None:
+                raise RuntimeError(
+                    f"NAMEDSESSIONS_BIND_KEY is {bind_key!r}, but the Flask-SQLAlchemy"
+                    " instance has no such bind: add it to SQLALCHEMY_BINDS and call"
+                    " db.init_app(app) before init_app of flask-namedsessions"
+                )
+            tables = define_tables(metadata, settings.table_prefix)
 
             def app_engine() -> sa.Engine:
                 return db.engines[bind_key]

@@ -13,7 +13,7 @@ import typing as t
 from . import ids
 from . import serialize
 from .clock import minutes_ms
-from .store import SavePlan
+from .rows import SavePlan
 
 if t.TYPE_CHECKING:
     from .config import Settings

@@ -23,9 +23,9 @@ from .models import VAR_NAME_LENGTH
 
 if t.TYPE_CHECKING:
     from .config import CookieOptions
-    from .store import SaveOutcome
+    from .rows import SaveOutcome
+    from .rows import StoredSession
     from .store import Store
-    from .store import StoredSession
     from .tracking import Source
 
 __all__ = ["STATE_ATTR", "NamedSession", "Record", "Result", "check_var"]

@@ -3,21 +3,23 @@
 The store never touches the application's ``db.session``: reads run outside any
 transaction held across the view (one round trip) and all writes of one request
 share one short transaction at its end. Database errors become
-:exc:`SessionStoreError` here, in :meth:`Store._run`, and nowhere else.
+:exc:`SessionStoreError` here, in :meth:`Store._run`, and nowhere else
+(:mod:`.dberrors` judges them).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import threading
 import typing as t
 
 import sqlalchemy as sa
 
+from . import dberrors
 from . import ids
 from .engine import CASCADES
-from .exceptions import SessionStoreError
+from .rows import SaveOutcome
+from .rows import SavePlan
+from .rows import StoredSession
 from .statements import Statements
 
 if t.TYPE_CHECKING:
@@ -26,89 +28,9 @@ if t.TYPE_CHECKING:
     from .engine import Engines
     from .models import Tables
 
-__all__ = ["SaveOutcome", "SavePlan", "Store", "StoredSession"]
+__all__ = ["Store"]
 
 _T = t.TypeVar("_T")
-
-
-@dataclasses.dataclass
-class StoredSession:
-    """A session row as loaded, with its variables' stored text."""
-
-    row_id: str
-    key: str = dataclasses.field(repr=False)
-    #: found by the key it was rotated away from, not by its current one
-    by_old_key: bool
-    old_key_until: int | None
-    successor: str | None = dataclasses.field(repr=False)
-    created_at: int
-    touched_at: int
-    expires_at: int
-    expires_min: float
-    values: dict[str, str]
-
-
-@dataclasses.dataclass
-class SavePlan:
-    """What one session's save writes: built by :mod:`.saving`, run here."""
-
-    name: str
-    row_id: str
-    create: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
-    #: an expired session to delete, if it still is expired: its expiry at or
-    #: before ``expired_by``, or its creation at or before ``born_by`` (the
-    #: absolute timeout)
-    replaces_row: str | None = None
-    expired_by: int = 0
-    born_by: int | None = None
-    update: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
-    #: the UPDATE applies only while the key is this one (a rotation); the
-    #: ID rotated from opens the successor another rotation may have left
-    update_guard_key: str | None = dataclasses.field(default=None, repr=False)
-    #: with the update, drop a rotation's seal whose grace ended by then (a
-    #: rotation saved meanwhile by another request keeps its own)
-    clear_seal_by: int | None = None
-    rotated_from: str | None = dataclasses.field(default=None, repr=False)
-    upserts: dict[str, str] = dataclasses.field(default_factory=dict)
-    removals: list[str] = dataclasses.field(default_factory=list)
-
-    def is_empty(self) -> bool:
-        return not (
-            self.create or self.replaces_row or self.update or self.upserts or self.removals
-        )
-
-    def is_one_statement(self) -> bool:
-        """Is this plan one write of one row set, atomic without a transaction?"""
-        if self.create is not None or self.replaces_row is not None:
-            return False
-        return (self.update is not None) + len(self.upserts) + bool(self.removals) == 1
-
-
-@dataclasses.dataclass(frozen=True)
-class SaveOutcome:
-    """How a save went for one session: whether its row still exists, and if
-    another request rotated it first, the ID that request gave it."""
-
-    gone: bool = False
-    new_id: str | None = dataclasses.field(default=None, repr=False)
-
-
-def _never(exc: BaseException) -> bool:
-    return False
-
-
-def _dead_connection(exc: BaseException) -> bool:
-    """The pool handed out a connection the database had closed (it
-    restarted): a fresh one will do. A driver error that escaped SQLAlchemy
-    from a pool event counts too."""
-    return not isinstance(exc, sa.exc.DBAPIError) or exc.connection_invalidated
-
-
-def _conflict(exc: BaseException) -> bool:
-    """A variable's foreign key failed because its session was deleted after
-    the guard saw it (the guard skips it next time), or two saves locked the
-    same rows: the attempt rolled back whole and may run again."""
-    return isinstance(exc, sa.exc.IntegrityError) or is_deadlock(exc)
 
 
 class Store:
@@ -173,7 +95,7 @@ class Store:
         self,
         operation: str,
         func: t.Callable[[], _T],
-        retry: t.Callable[[BaseException], bool] = _never,
+        retry: t.Callable[[BaseException], bool] = dberrors.never,
     ) -> _T:
         """Run ``func``, once more if ``retry`` says its database error may
         pass; a database error that stays is a :exc:`SessionStoreError` saying
@@ -182,10 +104,10 @@ class Store:
             try:
                 return func()
             except Exception as exc:
-                if not is_database_error(exc):
+                if not dberrors.is_database_error(exc):
                     raise
                 if last or not retry(exc):
-                    raise store_error(operation, exc) from None
+                    raise dberrors.store_error(operation, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _in_transaction(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
@@ -200,7 +122,7 @@ class Store:
             with self._split()[0].connect() as conn:
                 return func(conn)
 
-        return self._run(operation, attempt, _dead_connection)
+        return self._run(operation, attempt, dberrors.dead_connection)
 
     # -- reads -----------------------------------------------------------------
 
@@ -232,7 +154,7 @@ class Store:
             rotated = conn.execute(sql.load_rotated, params).all()
             if not rotated:
                 return None
-            found = _from_row(rotated[0], by_old_key=True)
+            found = StoredSession.from_row(rotated[0], by_old_key=True)
             found.values = {
                 row.name: row.value
                 for row in rotated
@@ -285,7 +207,7 @@ class Store:
             with engine.begin() as conn:
                 return {plan.name: self._save_one(conn, plan) for plan in ordered}
 
-        return self._run(operation, attempt, _conflict)
+        return self._run(operation, attempt, dberrors.conflict)
 
     def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
         sql = self.sql
@@ -402,51 +324,3 @@ class Store:
         if self._cascades(conn) or conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
             return
         conn.execute(self.sql.delete_orphans())
-
-
-def _from_row(row: t.Any, *, by_old_key: bool) -> StoredSession:
-    return StoredSession(
-        row_id=row.row_id,
-        key=row.key,
-        by_old_key=by_old_key,
-        old_key_until=row.old_key_until,
-        successor=row.successor,
-        created_at=row.created_at,
-        touched_at=row.touched_at,
-        expires_at=row.expires_at,
-        expires_min=row.expires_min,
-        values={},
-    )
-
-
-def is_deadlock(exc: BaseException) -> bool:
-    """Did the database break a deadlock or a serialization conflict by
-    failing this transaction (PostgreSQL 40P01/40001, MySQL and MariaDB 1213)?"""
-    orig = getattr(exc, "orig", exc)
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code in ("40P01", "40001"):
-        return True
-    args: tuple[t.Any, ...] = getattr(orig, "args", ())
-    return bool(args) and args[0] == 1213
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """An SQLAlchemy error, or a DB-API driver's own (which escapes SQLAlchemy
-    when it happens inside a pool event)."""
-    if isinstance(exc, sa.exc.SQLAlchemyError):
-        return True
-    module = sys.modules.get(type(exc).__module__.partition(".")[0])
-    return getattr(module, "apilevel", None) == "2.0"
-
-
-def store_error(operation: str, exc: BaseException) -> SessionStoreError:
-    """A :exc:`SessionStoreError` for ``exc`` that carries no statement
-    parameters: those hold ID hashes and values, which must not reach a log.
-    Connection failures keep the driver's first line, which says what broke."""
-    orig = getattr(exc, "orig", None) or exc
-    detail = type(orig).__name__
-    if type(orig).__name__ in ("OperationalError", "InterfaceError"):
-        first = str(orig).strip().splitlines()[:1]
-        if first:
-            detail = f"{detail}: {first[0][:200]}"
-    return SessionStoreError(f"{operation} failed ({detail})")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from flask_namedsessions import NamedSessions
+from flask_namedsessions.clock import now_ms
 from flask_namedsessions.extension import get_state
 
 DATABASE_URLS = {
@@ -73,6 +74,14 @@ def clean_tables(url: str, prefix: str = "namedsessions_") -> None:
         engine.dispose()
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: t.Any) -> str:
+    """An SQLite file of the test's own: for tests whose subject is not the
+    store (cookies, links, config), which a module opts into by overriding
+    ``database_url`` with it."""
+    return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
+
+
 @pytest.fixture(params=selected_databases())
 def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[str]:
     """The URL of each database the store is tested on, tables emptied."""
@@ -86,8 +95,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[
         clean_tables(url)
 
 
+class Clock:
+    """The apps' clock: real time, moved forward by :meth:`advance` instead
+    of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def __call__(self) -> int:
+        return now_ms() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += int(seconds * 1000)
+
+
 @pytest.fixture
-def make_app(database_url: str, tmp_path: t.Any) -> t.Iterator[t.Callable[..., Flask]]:
+def clock() -> Clock:
+    """The clock of every app that ``make_app`` builds."""
+    return Clock()
+
+
+@pytest.fixture
+def make_app(
+    database_url: str, tmp_path: t.Any, clock: Clock
+) -> t.Iterator[t.Callable[..., Flask]]:
     """Build apps on ``database_url``; their engines are disposed afterwards."""
     apps: list[Flask] = []
 
@@ -100,6 +131,7 @@ def make_app(database_url: str, tmp_path: t.Any) -> t.Iterator[t.Callable[..., F
         )
         app.config.update(config)
         NamedSessions(app)
+        get_state(app).clock = clock
         apps.append(app)
         return app
 
@@ -150,8 +182,9 @@ class StatementLog:
 
 
 @pytest.fixture
-def count_sql() -> t.Iterator[t.Callable[[Flask], StatementLog]]:
-    """Count statements on an app's session engine (created, tables ready)."""
+def sql_count() -> t.Iterator[t.Callable[[Flask], StatementLog]]:
+    """``sql_count(app)`` starts counting statements on the app's session
+    engine (created, tables ready) and returns the log."""
     listening: list[tuple[sa.Engine, StatementLog]] = []
 
     def start(app: Flask) -> StatementLog:
@@ -165,12 +198,6 @@ def count_sql() -> t.Iterator[t.Callable[[Flask], StatementLog]]:
     yield start
     for engine, log in listening:
         sa.event.remove(engine, "before_cursor_execute", log)
-
-
-@pytest.fixture
-def sql_count(app: Flask, count_sql: t.Callable[[Flask], StatementLog]) -> StatementLog:
-    """Counts statements on the ``app`` fixture's session engine."""
-    return count_sql(app)
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import typing as t
 
 import pytest
@@ -11,7 +10,6 @@ from flask import Flask
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
-from flask_namedsessions.clock import now_ms
 from flask_namedsessions.extension import get_state
 
 
@@ -30,7 +28,7 @@ def fill(app: Flask, expired: int, live: int) -> None:
         app.test_client().get("/short")
     for _ in range(live):
         app.test_client().get("/long")
-    time.sleep(0.25)
+    get_state(app).clock.advance(0.25)
 
 
 def test_delete_expired_in_batches(app: Flask) -> None:
@@ -98,8 +96,9 @@ def test_gc_probability_cleans_after_the_response(
     fill(app, expired=2, live=0)
     with app.app_context():
         store = get_state(app).store
-        assert store.count_expired(now_ms()) == 2
+        now = get_state(app).clock
+        assert store.count_expired(now()) == 2
         response = app.test_client().get("/long")
         assert response.status_code == 200
         response.close()
-        assert store.count_expired(now_ms()) == left
+        assert store.count_expired(now()) == left

@@ -14,6 +14,12 @@ from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 
 
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Cookies are the same whatever the database: SQLite is enough."""
+    return sqlite_url
+
+
 def set_cookie_header(app: Flask, path: str = "/", **kwargs: t.Any) -> str:
     response = app.test_client().get(path, **kwargs)
     return str(response.headers["Set-Cookie"])

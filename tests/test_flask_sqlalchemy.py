@@ -154,3 +154,21 @@ def test_bind_key_and_table_prefix(database_url: str, tmp_path: t.Any) -> None:
             db.metadatas["sessions"].drop_all(db.engines["sessions"])
             for engine in db.engines.values():
                 engine.dispose()
+
+
+def test_unknown_bind_key_is_a_clear_error(tmp_path: t.Any) -> None:
+    db = SQLAlchemy()
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'main.sqlite3'}",
+        NAMEDSESSIONS_BIND_KEY="sessions",
+    )
+    db.init_app(app)
+    with pytest.raises(RuntimeError) as info:
+        NamedSessions(app, db=db)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_BIND_KEY is 'sessions', but the Flask-SQLAlchemy instance has no"
+        " such bind: add it to SQLALCHEMY_BINDS and call db.init_app(app) before init_app"
+        " of flask-namedsessions"
+    )
+    assert "namedsessions" not in app.extensions

@@ -25,6 +25,7 @@ junk = st.one_of(
 
 @pytest.fixture
 def hostile(app: Flask, sql_count: t.Any) -> tuple[Flask, t.Any, str]:
+    log = sql_count(app)
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.route("/", methods=["GET", "POST"])
@@ -36,7 +37,7 @@ def hostile(app: Flask, sql_count: t.Any) -> tuple[Flask, t.Any, str]:
 
     client = app.test_client()
     live = client.get("/").headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
-    return app, sql_count, live
+    return app, log, live
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

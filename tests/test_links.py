@@ -6,6 +6,7 @@ import gzip
 import io
 import typing as t
 
+import pytest
 from flask import Flask
 from flask import redirect
 from flask import render_template_string
@@ -19,6 +20,12 @@ PAGE = (
     '<a href="/next">next</a> <a href="https://elsewhere.org/x">away</a>'
     '<form method="post"><input name="q"></form>'
 )
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Links are the same whatever the database: SQLite is enough."""
+    return sqlite_url
 
 
 def link_app(app: Flask, **start: t.Any) -> Flask:

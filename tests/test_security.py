@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 import typing as t
 
 import pytest
@@ -20,6 +19,7 @@ from flask_namedsessions.extension import get_state
 from flask_namedsessions.ids import is_valid_id
 from flask_namedsessions.ids import lookup_key
 from flask_namedsessions.ids import new_id
+from tests.conftest import Clock
 
 
 def test_generated_ids_carry_256_bits_and_are_unique() -> None:
@@ -189,7 +189,7 @@ def test_link_session_takes_the_id_from_its_parameter(app: Flask) -> None:
 
 @pytest.mark.parametrize("name", ["cart", "namedsessions-rotate", "rotate"])
 def test_stored_row_gives_no_id_once_the_grace_is_over(
-    make_app: t.Callable[..., Flask], name: str
+    make_app: t.Callable[..., Flask], name: str, clock: Clock
 ) -> None:
     app = make_app(NAMEDSESSIONS_ROTATE_GRACE=0.05, NAMEDSESSIONS_TOUCH_INTERVAL=0)
 
@@ -214,6 +214,6 @@ def test_stored_row_gives_no_id_once_the_grace_is_over(
     pad = bytes.fromhex(old_key)
     mixed = bytes(a ^ b for a, b in zip(bytes.fromhex(successor), pad, strict=True))
     assert base64.urlsafe_b64encode(mixed).rstrip(b"=").decode() != second
-    time.sleep(0.1)
+    clock.advance(0.1)
     assert client.get("/").text == second  # a touch after the grace clears the seal
     assert seal() == (None, None)

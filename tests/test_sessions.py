@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import typing as t
 
 import pytest
@@ -22,6 +21,7 @@ from flask_namedsessions import session_result
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionNotStarted
 from flask_namedsessions.ids import lookup_key
+from tests.conftest import Clock
 
 
 def rows(app: Flask, table: str = "sessions") -> list[t.Any]:
@@ -82,11 +82,11 @@ def test_load_restores_every_variable_into_g(app: Flask) -> None:
     assert client.get("/get").text == "red [1, 2]"
 
 
-def test_expire_after_real_idle_timeout(app: Flask) -> None:
+def test_expire_after_real_idle_timeout(app: Flask, clock: Clock) -> None:
     client = counter_app(app, expires=0.01).test_client()
     assert client.get("/count").text == "new 1"
     first = cookie(client)
-    time.sleep(0.75)
+    clock.advance(0.75)
     assert client.get("/count").text == "expire 1"
     assert cookie(client) != first
     assert len(rows(app)) == 1  # the expired one was deleted
@@ -94,7 +94,9 @@ def test_expire_after_real_idle_timeout(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("then", ["abort", "end"])
-def test_expired_data_deleted_when_new_session_is_not_saved(app: Flask, then: str) -> None:
+def test_expired_data_deleted_when_new_session_is_not_saved(
+    app: Flask, then: str, clock: Clock
+) -> None:
     @app.route("/start")
     def start() -> str:
         session_start("cart", expires=0.01)["item"] = "apple"
@@ -109,21 +111,21 @@ def test_expired_data_deleted_when_new_session_is_not_saved(app: Flask, then: st
     client = app.test_client()
     client.get("/start")
     assert len(rows(app)) == 1
-    time.sleep(0.75)
+    clock.advance(0.75)
     assert client.get("/drop").text == "expire"
     assert rows(app) == []
     assert rows(app, "variables") == []
 
 
-def test_idle_timeout_resets_on_each_load(app: Flask) -> None:
+def test_idle_timeout_resets_on_each_load(app: Flask, clock: Clock) -> None:
     client = counter_app(app, expires=0.02).test_client()  # 1.2 s
     assert client.get("/count").text == "new 1"
     for visit in range(2, 5):
-        time.sleep(0.6)
+        clock.advance(0.6)
         assert client.get("/count").text == f"load {visit}"
 
 
-def test_stored_expires_is_kept_without_argument(app: Flask) -> None:
+def test_stored_expires_is_kept_without_argument(app: Flask, clock: Clock) -> None:
     @app.route("/a")
     def a() -> str:
         return str(session_start("cart", expires=0.01).expires)
@@ -136,22 +138,25 @@ def test_stored_expires_is_kept_without_argument(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/a").text == "0.01"
     assert client.get("/b").text == "load 0.01"
-    time.sleep(0.75)
+    clock.advance(0.75)
     assert client.get("/b").text == "expire 15.0"
 
 
-def test_absolute_timeout_expires_an_active_session(make_app: t.Callable[..., Flask]) -> None:
+def test_absolute_timeout_expires_an_active_session(
+    make_app: t.Callable[..., Flask], clock: Clock
+) -> None:
     app = make_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=0.015, NAMEDSESSIONS_TOUCH_INTERVAL=0)
     client = counter_app(app).test_client()
     assert client.get("/count").text == "new 1"
-    time.sleep(0.4)
+    clock.advance(0.4)
     assert client.get("/count").text == "load 2"
-    time.sleep(0.6)
+    clock.advance(0.6)
     assert client.get("/count").text == "expire 1"
 
 
 def test_rotate_issues_new_id_and_old_one_dies_after_grace(
     make_app: t.Callable[..., Flask],
+    clock: Clock,
 ) -> None:
     app = make_app(NAMEDSESSIONS_ROTATE_GRACE=0.5)
 
@@ -176,7 +181,7 @@ def test_rotate_issues_new_id_and_old_one_dies_after_grace(
     assert late.get("/count").text == "load 3"
     assert cookie(late) == new
     assert client.get("/count").text == "load 4"
-    time.sleep(0.6)
+    clock.advance(0.6)
     gone = app.test_client()
     gone.set_cookie("session_cart", old)
     assert gone.get("/count").text == "new 1"
@@ -291,6 +296,8 @@ def test_unknown_id_is_never_adopted(app: Flask) -> None:
 
 
 def test_malformed_id_sends_no_query(app: Flask, sql_count: t.Any) -> None:
+    log = sql_count(app)
+
     @app.route("/")
     def index() -> str:
         return str(has_session("cart"))
@@ -298,7 +305,7 @@ def test_malformed_id_sends_no_query(app: Flask, sql_count: t.Any) -> None:
     client = app.test_client()
     client.set_cookie("session_cart", "not valid!")
     assert client.get("/").text == "False"
-    assert sql_count.count == 0
+    assert log.count == 0
 
 
 def test_abort_saves_nothing(app: Flask) -> None:
@@ -395,6 +402,8 @@ def test_remove_var_stops_saving_but_keeps_g(app: Flask) -> None:
 
 
 def test_remove_then_add_again_writes_nothing(app: Flask, sql_count: t.Any) -> None:
+    log = sql_count(app)
+
     @app.route("/flip")
     def flip() -> str:
         s = session_start("cart")
@@ -404,9 +413,9 @@ def test_remove_then_add_again_writes_nothing(app: Flask, sql_count: t.Any) -> N
 
     client = counter_app(app).test_client()
     client.get("/count")
-    sql_count.reset()
+    log.reset()
     assert client.get("/flip").text == "1"
-    assert sql_count.writes == []
+    assert log.writes == []
 
 
 def test_end_deletes_at_once_and_expires_cookie(app: Flask) -> None:
@@ -573,6 +582,8 @@ def test_has_session_creates_nothing(app: Flask) -> None:
 
 
 def test_has_session_then_start_reuses_the_load(app: Flask, sql_count: t.Any) -> None:
+    log = sql_count(app)
+
     @app.route("/both")
     def both() -> str:
         found = has_session("cart")
@@ -581,9 +592,9 @@ def test_has_session_then_start_reuses_the_load(app: Flask, sql_count: t.Any) ->
 
     client = counter_app(app).test_client()
     client.get("/count")
-    sql_count.reset()
+    log.reset()
     assert client.get("/both").text == "True load"
-    assert len(sql_count.reads) == 1
+    assert len(log.reads) == 1
 
 
 def test_mapping_face_covers_tracked_variables(app: Flask) -> None:
@@ -609,7 +620,7 @@ def test_repr_never_shows_the_id(app: Flask) -> None:
         assert repr(s) == "<NamedSession 'cart' new vars=['x']>"
 
 
-def test_delete_expired_removes_only_expired(app: Flask) -> None:
+def test_delete_expired_removes_only_expired(app: Flask, clock: Clock) -> None:
     @app.route("/short")
     def short() -> str:
         session_start("short", expires=0.005)["x"] = 1
@@ -627,7 +638,7 @@ def test_delete_expired_removes_only_expired(app: Flask) -> None:
     for _ in range(3):
         app.test_client().get("/short")
     app.test_client().get("/long")
-    time.sleep(0.4)
+    clock.advance(0.4)
     assert app.test_client().get("/gc").text == "3"
     assert [r.name for r in rows(app)] == ["long"]
     assert len(rows(app, "variables")) == 1

@@ -131,12 +131,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_counted(
-    make_app: t.Callable[..., Flask], count_sql: t.Callable[[Flask], t.Any], mode: str
+    make_app: t.Callable[..., Flask], sql_count: t.Callable[[Flask], t.Any], mode: str
 ) -> t.Callable[..., Counted]:
     def make(**config: t.Any) -> Counted:
         app = make_app(**config)
         add_views(app, mode)
-        return Counted(app, count_sql(app), mode)
+        return Counted(app, sql_count(app), mode)
 
     return make
 
@@ -239,7 +239,7 @@ def test_has_session_without_id_runs_no_sql(counted: Counted) -> None:
 
 
 def test_two_sessions_changed_write_one_statement_each(
-    make_app: t.Callable[..., Flask], count_sql: t.Callable[[Flask], t.Any]
+    make_app: t.Callable[..., Flask], sql_count: t.Callable[[Flask], t.Any]
 ) -> None:
     app = make_app()
 
@@ -252,7 +252,7 @@ def test_two_sessions_changed_write_one_statement_each(
         return str(g.n)
 
     client = app.test_client()
-    log = count_sql(app)
+    log = sql_count(app)
     client.get("/")
     log.reset()
     assert client.get("/").text == "2"

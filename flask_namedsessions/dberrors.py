@@ -1,0 +1,76 @@
+"""Database errors: which ones another attempt may cure, and the
+:exc:`SessionStoreError` that the others become.
+
+Drivers differ in how they say the same thing (PostgreSQL's SQLSTATE, MySQL's
+error numbers), and a driver's own error can escape SQLAlchemy from a pool
+event, so every judgement of an error is made here.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+import sqlalchemy as sa
+
+from .exceptions import SessionStoreError
+
+__all__ = [
+    "conflict",
+    "dead_connection",
+    "is_database_error",
+    "is_deadlock",
+    "never",
+    "store_error",
+]
+
+
+def never(exc: BaseException) -> bool:
+    return False
+
+
+def dead_connection(exc: BaseException) -> bool:
+    """The pool handed out a connection the database had closed (it
+    restarted): a fresh one will do. A driver error that escaped SQLAlchemy
+    from a pool event counts too."""
+    return not isinstance(exc, sa.exc.DBAPIError) or exc.connection_invalidated
+
+
+def conflict(exc: BaseException) -> bool:
+    """A variable's foreign key failed because its session was deleted after
+    the guard saw it (the guard skips it next time), or two saves locked the
+    same rows: the attempt rolled back whole and may run again."""
+    return isinstance(exc, sa.exc.IntegrityError) or is_deadlock(exc)
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Did the database break a deadlock or a serialization conflict by
+    failing this transaction (PostgreSQL 40P01/40001, MySQL and MariaDB 1213)?"""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40P01", "40001"):
+        return True
+    args: tuple[t.Any, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] == 1213
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """An SQLAlchemy error, or a DB-API driver's own (which escapes SQLAlchemy
+    when it happens inside a pool event)."""
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return True
+    module = sys.modules.get(type(exc).__module__.partition(".")[0])
+    return getattr(module, "apilevel", None) == "2.0"
+
+
+def store_error(operation: str, exc: BaseException) -> SessionStoreError:
+    """A :exc:`SessionStoreError` for ``exc`` that carries no statement
+    parameters: those hold ID hashes and values, which must not reach a log.
+    Connection failures keep the driver's first line, which says what broke."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = type(orig).__name__
+    if type(orig).__name__ in ("OperationalError", "InterfaceError"):
+        first = str(orig).strip().splitlines()[:1]
+        if first:
+            detail = f"{detail}: {first[0][:200]}"
+    return SessionStoreError(f"{operation} failed ({detail})")

@@ -1,0 +1,87 @@
+"""What the store reads and writes: a session row as loaded, what one
+session's save writes, and how that save went."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+__all__ = ["SaveOutcome", "SavePlan", "StoredSession"]
+
+
+@dataclasses.dataclass
+class StoredSession:
+    """A session row as loaded, with its variables' stored text."""
+
+    row_id: str
+    key: str = dataclasses.field(repr=False)
+    #: found by the key it was rotated away from, not by its current one
+    by_old_key: bool
+    old_key_until: int | None
+    successor: str | None = dataclasses.field(repr=False)
+    created_at: int
+    touched_at: int
+    expires_at: int
+    expires_min: float
+    values: dict[str, str]
+
+    @classmethod
+    def from_row(cls, row: t.Any, *, by_old_key: bool) -> StoredSession:
+        """The session of a row of :attr:`.Statements.columns`, without values."""
+        return cls(
+            row_id=row.row_id,
+            key=row.key,
+            by_old_key=by_old_key,
+            old_key_until=row.old_key_until,
+            successor=row.successor,
+            created_at=row.created_at,
+            touched_at=row.touched_at,
+            expires_at=row.expires_at,
+            expires_min=row.expires_min,
+            values={},
+        )
+
+
+@dataclasses.dataclass
+class SavePlan:
+    """What one session's save writes: built by :mod:`.saving`, run by the store."""
+
+    name: str
+    row_id: str
+    create: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
+    #: an expired session to delete, if it still is expired: its expiry at or
+    #: before ``expired_by``, or its creation at or before ``born_by`` (the
+    #: absolute timeout)
+    replaces_row: str | None = None
+    expired_by: int = 0
+    born_by: int | None = None
+    update: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
+    #: the UPDATE applies only while the key is this one (a rotation); the
+    #: ID rotated from opens the successor another rotation may have left
+    update_guard_key: str | None = dataclasses.field(default=None, repr=False)
+    #: with the update, drop a rotation's seal whose grace ended by then (a
+    #: rotation saved meanwhile by another request keeps its own)
+    clear_seal_by: int | None = None
+    rotated_from: str | None = dataclasses.field(default=None, repr=False)
+    upserts: dict[str, str] = dataclasses.field(default_factory=dict)
+    removals: list[str] = dataclasses.field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.create or self.replaces_row or self.update or self.upserts or self.removals
+        )
+
+    def is_one_statement(self) -> bool:
+        """Is this plan one write of one row set, atomic without a transaction?"""
+        if self.create is not None or self.replaces_row is not None:
+            return False
+        return (self.update is not None) + len(self.upserts) + bool(self.removals) == 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SaveOutcome:
+    """How a save went for one session: whether its row still exists, and if
+    another request rotated it first, the ID that request gave it."""
+
+    gone: bool = False
+    new_id: str | None = dataclasses.field(default=None, repr=False)
