@@ -252,6 +252,7 @@ class RequestSessions:
             cookie_expires=cookie_expires,
             source=presented.source if presented else None,
             stored=stored,
+            namespace=_g(),
             replaces_row=replaced,
         )
         session = NamedSession(
@@ -259,7 +260,7 @@ class RequestSessions:
         )
         self.sessions[name] = session
         if stored is not None:
-            session._restore(_g())
+            session._restore()
             if rotate and explicit is None and not stored.by_old_key:
                 session._rotate()
         return session
@@ -321,7 +322,7 @@ class RequestSessions:
     def _save(self) -> None:
         """Write every started session in one transaction (nothing if nothing
         changed), then let each session know how it went."""
-        plans = saving.plans(self.sessions.values(), self.settings, self.clock(), _g())
+        plans = saving.plans(self.sessions.values(), self.settings, self.clock())
         if not plans:
             return
         outcomes = self.store.save(plans)

@@ -23,11 +23,9 @@ if t.TYPE_CHECKING:
 __all__ = ["plans"]
 
 
-def plans(
-    sessions: t.Iterable[NamedSession], settings: Settings, now: int, namespace: t.Any
-) -> list[SavePlan]:
-    """Everything to write for ``sessions``, whose variables live in
-    ``namespace`` (``flask.g``); sessions with nothing to write are left out."""
+def plans(sessions: t.Iterable[NamedSession], settings: Settings, now: int) -> list[SavePlan]:
+    """Everything to write for ``sessions``; sessions with nothing to write
+    are left out."""
     found = []
     for session in sessions:
         if session.ended:
@@ -44,14 +42,15 @@ def plans(
                     )
                 )
             continue
-        plan = _plan(session, settings, now, namespace)
+        plan = _plan(session, settings, now)
         if not plan.is_empty():
             found.append(plan)
     return found
 
 
-def _plan(session: NamedSession, settings: Settings, now: int, namespace: t.Any) -> SavePlan:
+def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
     record = session._record
+    namespace = record.namespace
     max_bytes = settings.max_value_bytes
     loaded = record.loaded
     upserts = {}

@@ -14,7 +14,6 @@ import typing as t
 from collections.abc import MutableMapping
 
 from flask import current_app
-from flask import g
 
 from . import ids
 from . import serialize
@@ -81,6 +80,8 @@ class Record:
     source: Source | None
     #: the row as loaded; ``None`` for a session this request creates
     stored: StoredSession | None
+    #: where the variables' values live: this request's ``flask.g``
+    namespace: t.Any = dataclasses.field(repr=False, default=None)
     #: an expired session that this one replaces
     replaces_row: str | None = None
     #: the ID a rotation replaced (``None`` after ``regenerate_id``)
@@ -205,11 +206,12 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     # -- the extension's side ----------------------------------------------------
 
-    def _restore(self, namespace: t.Any) -> None:
-        """Assign the stored variables to ``namespace`` (``flask.g``)."""
+    def _restore(self) -> None:
+        """Assign the stored variables to the namespace (``flask.g``)."""
         record = self._record
         if record.stored is None:
             return
+        namespace = record.namespace
         tracked = record.vars
         loaded = record.loaded
         for var, text in record.stored.values.items():
@@ -250,7 +252,7 @@ class NamedSession(MutableMapping[str, t.Any]):
     def __getitem__(self, var: str) -> t.Any:
         if var not in self._record.vars:
             raise KeyError(var)
-        return getattr(g, var, None)
+        return getattr(self._record.namespace, var, None)
 
     def get(self, var: str, default: t.Any = None) -> t.Any:
         """``g.<var>`` if ``var`` is tracked, else ``default``."""
@@ -258,7 +260,7 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     def __setitem__(self, var: str, value: t.Any) -> None:
         self.add_var(var)
-        setattr(g, var, value)
+        setattr(self._record.namespace, var, value)
 
     def __delitem__(self, var: str) -> None:
         if var not in self._record.vars:

@@ -122,7 +122,7 @@ def test_request_state_repr_shows_no_id_or_hash(app: Flask) -> None:
         s["n"] = 1
         sessions = request_sessions()
         record = s._record
-        plans = saving.plans(sessions.sessions.values(), sessions.settings, sessions.clock(), g)
+        plans = saving.plans(sessions.sessions.values(), sessions.settings, sessions.clock())
         shown["state"] = " ".join(
             [repr(g.__dict__), repr(record), repr(sessions._presented), repr(plans)]
         )
