@@ -34,6 +34,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_COOKIE_SAMESITE": "Lax",
     "NAMEDSESSIONS_COOKIE_PARTITIONED": False,
     "NAMEDSESSIONS_SAVE_ON_ERROR": False,
+    "NAMEDSESSIONS_SAVE_EMPTY": False,
     "NAMEDSESSIONS_MAX_VALUE_BYTES": 65536,
     "NAMEDSESSIONS_MAX_VARS": 100,
     "NAMEDSESSIONS_GC_PROBABILITY": 0.0,
@@ -81,6 +82,7 @@ class Settings:
     #: the cookie attributes from config, with the prefix's rules applied
     cookie: CookieOptions
     save_on_error: bool
+    save_empty: bool
     max_value_bytes: int
     max_vars: int
     gc_probability: float
@@ -214,6 +216,7 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
             partitioned=r.flag("NAMEDSESSIONS_COOKIE_PARTITIONED"),
         ),
         save_on_error=r.flag("NAMEDSESSIONS_SAVE_ON_ERROR"),
+        save_empty=r.flag("NAMEDSESSIONS_SAVE_EMPTY"),
         max_value_bytes=r.integer("NAMEDSESSIONS_MAX_VALUE_BYTES"),
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),
         gc_probability=probability,

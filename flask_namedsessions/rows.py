@@ -48,6 +48,12 @@ class SavePlan:
 
     name: str
     row_id: str
+    #: the time of the save
+    now: int = 0
+    #: the lookup key this request holds the session by: every write applies
+    #: only while that key still opens the row (its current key, or the key
+    #: a rotation replaced, within the grace)
+    guard_key: str = dataclasses.field(default="", repr=False)
     create: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
     #: an expired session to delete, if it still is expired: its expiry at or
     #: before ``expired_by``, or its creation at or before ``born_by`` (the
@@ -56,9 +62,10 @@ class SavePlan:
     expired_by: int = 0
     born_by: int | None = None
     update: dict[str, t.Any] | None = dataclasses.field(default=None, repr=False)
-    #: the UPDATE applies only while the key is this one (a rotation); the
-    #: ID rotated from opens the successor another rotation may have left
-    update_guard_key: str | None = dataclasses.field(default=None, repr=False)
+    #: a rotation: the UPDATE applies only while the row's current key is
+    #: ``guard_key`` itself; the ID rotated from opens the successor another
+    #: rotation may have left
+    rotation: bool = False
     #: with the update, drop a rotation's seal whose grace ended by then (a
     #: rotation saved meanwhile by another request keeps its own)
     clear_seal_by: int | None = None

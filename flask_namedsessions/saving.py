@@ -38,6 +38,7 @@ def plans(sessions: t.Iterable[NamedSession], settings: Settings, now: int) -> l
                     SavePlan(
                         name=session.name,
                         row_id=record.row_id,
+                        now=now,
                         **_replacing(record, settings, now),
                     )
                 )
@@ -61,12 +62,20 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
         text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)
         if text != stored_text:
             upserts[var] = text
-    plan = SavePlan(name=session.name, row_id=record.row_id, **_replacing(record, settings, now))
+    stored = record.stored
+    plan = SavePlan(
+        name=session.name,
+        row_id=record.row_id,
+        now=now,
+        guard_key=record.key if stored is None else stored.key,
+        **_replacing(record, settings, now),
+    )
     plan.upserts = dict(sorted(upserts.items()))
     plan.removals = sorted(record.removed)
     grace = int(settings.rotate_grace * 1000)
-    stored = record.stored
     if stored is None:
+        if not session._kept(settings.save_empty):
+            return plan  # nothing to keep: no row, and no ID goes out
         plan.create = {
             "row_id": record.row_id,
             "name": session.name,
@@ -81,7 +90,7 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
             if record.rotated_from is not None:
                 # A rotation applies only to the key it saw: of two at
                 # once, the first wins and the other follows its successor.
-                plan.update_guard_key = stored.key
+                plan.rotation = True
                 plan.rotated_from = record.rotated_from
                 plan.update["old_key"] = stored.key
                 plan.update["old_key_until"] = now + grace

@@ -67,7 +67,7 @@ def send_ids(
             if carried is not None or "cookie" in session.tracking:
                 expire_cookie(response, cookie, record.cookie)
             continue
-        if not saved or session.aborted or record.gone:
+        if not saved or session.aborted or record.gone or not session._kept(settings.save_empty):
             continue
         if "cookie" in session.tracking and (
             carried != session.id or record.cookie_expires is not None

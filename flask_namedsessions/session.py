@@ -221,6 +221,13 @@ class NamedSession(MutableMapping[str, t.Any]):
             if type(value) in _IMMUTABLE:
                 loaded[var] = value
 
+    def _kept(self, save_empty: bool) -> bool:
+        """Does the session exist once this request is saved: loaded, or new
+        and tracking a variable (or every new session, with ``save_empty``)?
+        Only a kept session's ID goes out."""
+        record = self._record
+        return record.stored is not None or bool(record.vars) or save_empty
+
     def _new_id(self, *, grace: bool) -> None:
         """A fresh ID: with ``grace`` a rotation, whose old ID finds the
         session a little longer; without, ``regenerate_id``."""

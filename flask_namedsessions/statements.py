@@ -86,6 +86,14 @@ class Statements:
             .where(s.c.old_key == key)
         )
 
+    def _opens(self) -> t.Any:
+        """The session row is still opened by the key ``guard``: its current
+        key, or the one a rotation replaced, within the grace (at ``now``)."""
+        s = self.tables.sessions
+        guard = sa.bindparam("guard", type_=s.c.key.type)
+        now = sa.bindparam("now", type_=s.c.old_key_until.type)
+        return sa.or_(s.c.key == guard, sa.and_(s.c.old_key == guard, s.c.old_key_until > now))
+
     def _cached(self, shape: t.Hashable, build: t.Callable[[], t.Any]) -> t.Any:
         stmt = self._cache.get(shape)
         if stmt is None:
@@ -131,15 +139,19 @@ class Statements:
             ),
         )
 
-    def update(self, columns: tuple[str, ...], guarded: bool, clears: bool) -> t.Any:
-        """UPDATE the session row's ``columns`` (while its key is unchanged,
-        if ``guarded``; dropping an ended rotation's seal, if ``clears``)."""
+    def update(self, columns: tuple[str, ...], rotation: bool, clears: bool) -> t.Any:
+        """UPDATE the session row's ``columns`` while the key ``guard`` opens
+        it (for a ``rotation``: while it is the row's current key), dropping
+        an ended rotation's seal if ``clears``."""
         s = self.tables.sessions
 
         def build() -> t.Any:
             where = s.c.row_id == sa.bindparam("row_id_", type_=s.c.row_id.type)
-            if guarded:
-                where = sa.and_(where, s.c.key == sa.bindparam("key_", type_=s.c.key.type))
+            if rotation:
+                guard = sa.bindparam("guard", type_=s.c.key.type)
+                where = sa.and_(where, s.c.key == guard)
+            else:
+                where = sa.and_(where, self._opens())
             values: dict[str, t.Any] = {
                 c: sa.bindparam(f"new_{c}", type_=s.c[c].type) for c in columns
             }
@@ -152,7 +164,7 @@ class Statements:
                 values["successor"] = sa.case((ended, sa.null()), else_=s.c.successor)
             return sa.update(s).where(where).values(values)
 
-        return self._cached(("update", guarded, clears, columns), build)
+        return self._cached(("update", rotation, clears, columns), build)
 
     def delete_session(self) -> t.Any:
         """DELETE one session row by ``row_id``."""
@@ -253,7 +265,8 @@ class Statements:
         )
 
     def upsert(self) -> t.Any:
-        """INSERT a variable or replace its value, only while its session exists."""
+        """INSERT a variable or replace its value, only while the key
+        ``guard`` opens its session."""
         s = self.tables.sessions
         v = self.tables.variables
 
@@ -263,7 +276,7 @@ class Statements:
                 row_id,
                 sa.bindparam("name", type_=v.c.name.type),
                 sa.bindparam("value", type_=v.c.value.type),
-            ).where(sa.exists().where(s.c.row_id == row_id))
+            ).where(sa.exists().where(s.c.row_id == row_id, self._opens()))
             stmt = self._insert(v).from_select(["row_id", "name", "value"], source)
             return self._replacing_value(stmt)
 
@@ -290,15 +303,20 @@ class Statements:
         return self._cached(("insert rows", count), build)
 
     def removals(self) -> t.Any:
-        """DELETE the variables ``names`` of one session."""
+        """DELETE the variables ``names`` of one session, while the key
+        ``guard`` opens it."""
+        s = self.tables.sessions
         v = self.tables.variables
-        return self._cached(
-            "removals",
-            lambda: sa.delete(v).where(
-                v.c.row_id == sa.bindparam("row_id", type_=v.c.row_id.type),
+
+        def build() -> t.Any:
+            row_id = sa.bindparam("row_id", type_=v.c.row_id.type)
+            return sa.delete(v).where(
+                v.c.row_id == row_id,
                 v.c.name.in_(sa.bindparam("names", expanding=True, type_=v.c.name.type)),
-            ),
-        )
+                sa.exists().where(s.c.row_id == row_id, self._opens()),
+            )
+
+        return self._cached("removals", build)
 
     def delete_variables(self, orphans_only: bool) -> t.Any:
         """DELETE one session's variables (``orphans_only``: only once its

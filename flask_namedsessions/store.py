@@ -212,6 +212,8 @@ class Store:
     def _save_one(self, conn: Connection, plan: SavePlan) -> SaveOutcome:
         sql = self.sql
         row_id = plan.row_id
+        # every write below applies only while this key opens the row
+        guard = {"guard": plan.guard_key, "now": plan.now}
         if plan.replaces_row is not None:
             self._delete_expired(conn, plan)
         if plan.create is not None:
@@ -225,16 +227,18 @@ class Store:
                 row_id = joined
         outcome = SaveOutcome()
         if plan.update is not None:
-            guarded = plan.update_guard_key is not None
             clears = plan.clear_seal_by is not None
             params = {f"new_{k}": value for k, value in plan.update.items()}
-            params.update(row_id_=row_id, key_=plan.update_guard_key, seal_by_=plan.clear_seal_by)
-            stmt = sql.update(tuple(plan.update), guarded, clears)
+            params.update(guard, row_id_=row_id, seal_by_=plan.clear_seal_by)
+            stmt = sql.update(tuple(plan.update), plan.rotation, clears)
             if conn.execute(stmt, params).rowcount == 0:
-                new_id = self._successor(conn, plan, row_id) if guarded else None
+                new_id = self._successor(conn, plan, row_id) if plan.rotation else None
                 if new_id is None:
                     return SaveOutcome(gone=True)
                 outcome = SaveOutcome(new_id=new_id)
+                guard["guard"] = ids.lookup_key(plan.name, new_id)
+            elif "key" in plan.update:
+                guard["guard"] = plan.update["key"]
         if plan.upserts and plan.create is not None and row_id == plan.row_id:
             # The session row was written just before, in this transaction:
             # no guard, and all variables in one multi-row INSERT.
@@ -246,10 +250,13 @@ class Store:
         elif plan.upserts:
             conn.execute(
                 sql.upsert(),
-                [{"row_id": row_id, "name": k, "value": val} for k, val in plan.upserts.items()],
+                [
+                    {"row_id": row_id, "name": k, "value": val, **guard}
+                    for k, val in plan.upserts.items()
+                ],
             )
         if plan.removals:
-            conn.execute(sql.removals(), {"row_id": row_id, "names": plan.removals})
+            conn.execute(sql.removals(), {"row_id": row_id, "names": plan.removals, **guard})
         return outcome
 
     def _successor(self, conn: Connection, plan: SavePlan, row_id: str) -> str | None:

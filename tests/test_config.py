@@ -132,7 +132,9 @@ def test_default_database_is_sqlite_in_instance_folder(tmp_path: t.Any) -> None:
 
     @app.route("/")
     def index() -> str:
-        return session_start("cart").result
+        s = session_start("cart")
+        s["n"] = 1
+        return s.result
 
     try:
         assert app.test_client().get("/").text == "new"

@@ -20,6 +20,17 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture
+def make_app(make_app: t.Callable[..., Flask]) -> t.Callable[..., Flask]:
+    """Cookies of sessions that may hold nothing yet: those are stored too
+    (NAMEDSESSIONS_SAVE_EMPTY), so every test here has an ID to send."""
+
+    def make(**config: t.Any) -> Flask:
+        return make_app(**{"NAMEDSESSIONS_SAVE_EMPTY": True, **config})
+
+    return make
+
+
 def set_cookie_header(app: Flask, path: str = "/", **kwargs: t.Any) -> str:
     response = app.test_client().get(path, **kwargs)
     return str(response.headers["Set-Cookie"])

@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 import typing as t
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
 from flask import request
 
+from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
 from flask_namedsessions.extension import get_state
 
@@ -157,7 +159,7 @@ def test_expired_session_touched_meanwhile_is_not_deleted(app: Flask) -> None:
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(sessions.c.expires_at)).scalars().all()
         values = conn.execute(sa.select(store.tables.variables.c.value)).scalars().all()
-    assert 2**52 in rows and len(rows) == 2  # the touched one, and the new one
+    assert rows == [2**52]  # the touched one; the new one holds nothing and is not stored
     assert values == ['"apple"']
 
 
@@ -191,3 +193,111 @@ def test_a_touch_keeps_the_seal_of_a_rotation_saved_meanwhile(app: Flask) -> Non
     late = with_cookie(app, first).get("/read")
     assert late.text == "load alice"
     assert cart_cookie(late) == rotated[0]
+
+
+def in_flight_app(app: Flask, pause: Pause) -> Flask:
+    """``/plant`` loads the session, waits, then writes a variable (and, with
+    ``?drop=1``, removes one, or with ``?regen=1`` regenerates the ID)."""
+
+    @app.route("/visit")
+    def visit() -> str:
+        s = session_start("cart")
+        s.setdefault("user", None)
+        s.setdefault("note", "kept")
+        return f"{s.result} {g.user}"
+
+    @app.route("/plant")
+    def plant() -> str:
+        s = session_start("cart")
+        pause()
+        s["planted"] = "by the attacker"
+        if request.args.get("drop"):
+            del s["note"]
+        if request.args.get("regen"):
+            s.regenerate_id()
+        return s.id
+
+    @app.route("/login")
+    def login() -> str:
+        s = session_start("cart")
+        s.regenerate_id()
+        s["user"] = "alice"
+        return s.id
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart").end()
+        return ""
+
+    return app
+
+
+def stored_variables(app: Flask) -> dict[str, str]:
+    store = get_state(app).store
+    variables = store.tables.variables
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(variables.c.name, variables.c.value)).all()
+    return {name: value for name, value in rows}
+
+
+@pytest.mark.parametrize("extra", ["", "&drop=1", "&regen=1"])
+def test_a_request_from_before_a_login_writes_nothing_into_it(app: Flask, extra: str) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+    planted = cart_cookie(app.test_client().get("/visit"))
+    assert planted is not None
+    logged_in: list[str] = []
+    slow = overlap(
+        lambda: with_cookie(app, planted).get(f"/plant?pause=1{extra}"),
+        pause,
+        lambda: logged_in.append(with_cookie(app, planted).get("/login").text),
+    )
+    assert slow.status_code == 200
+    assert cart_cookie(slow) is None  # nothing of it was saved, nothing to send
+    assert stored_variables(app) == {"user": '"alice"', "note": '"kept"'}
+    assert with_cookie(app, logged_in[0]).get("/visit").text == "load alice"
+    assert with_cookie(app, planted).get("/visit").text == "new None"
+
+
+@pytest.mark.parametrize("remove", ["end", "cleanup"])
+def test_a_request_in_flight_writes_nothing_into_a_removed_session(app: Flask, remove: str) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    store = get_state(app).store
+
+    def removed() -> None:
+        if remove == "end":
+            with_cookie(app, old).get("/end")
+            return
+        with store.engine.begin() as conn:
+            conn.execute(sa.update(store.tables.sessions).values(expires_at=1))
+        with app.app_context():
+            assert session_delete_expired() == 1
+
+    slow = overlap(lambda: with_cookie(app, old).get("/plant?pause=1"), pause, removed)
+    assert slow.status_code == 200
+    assert stored_variables(app) == {}
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(store.tables.sessions)).all() == []
+
+
+def test_a_request_in_flight_within_a_rotation_grace_still_writes(app: Flask) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+
+    @app.route("/rotate")
+    def rotate() -> str:
+        return session_start("cart", rotate=True).id
+
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    rotated: list[str] = []
+    overlap(
+        lambda: with_cookie(app, old).get("/plant?pause=1"),
+        pause,
+        lambda: rotated.append(with_cookie(app, old).get("/rotate").text),
+    )
+    assert stored_variables(app)["planted"] == '"by the attacker"'
+    assert with_cookie(app, rotated[0]).get("/visit").text == "load None"

@@ -195,7 +195,9 @@ def test_stored_row_gives_no_id_once_the_grace_is_over(
 
     @app.route("/")
     def start() -> str:
-        return session_start(name, rotate=request.args.get("rotate") == "1").id
+        s = session_start(name, rotate=request.args.get("rotate") == "1")
+        s["n"] = 1
+        return s.id
 
     client = app.test_client()
     first = client.get("/").text

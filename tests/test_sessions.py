@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+from flask import redirect
+from flask import request
 
 from flask_namedsessions import get_session
 from flask_namedsessions import has_session
@@ -128,7 +130,9 @@ def test_idle_timeout_resets_on_each_load(app: Flask, clock: Clock) -> None:
 def test_stored_expires_is_kept_without_argument(app: Flask, clock: Clock) -> None:
     @app.route("/a")
     def a() -> str:
-        return str(session_start("cart", expires=0.01).expires)
+        s = session_start("cart", expires=0.01)
+        s["n"] = 1
+        return str(s.expires)
 
     @app.route("/b")
     def b() -> str:
@@ -193,6 +197,7 @@ def test_rotate_is_ignored_with_explicit_id(app: Flask) -> None:
     @app.route("/")
     def index() -> str:
         s = session_start("cart", id="user-7", rotate=True)
+        s["n"] = 1
         return f"{s.result} {s.id}"
 
     client = app.test_client()
@@ -242,6 +247,7 @@ def test_explicit_id_is_used_as_is_after_a_rotation_away_from_it(app: Flask) -> 
     @app.route("/explicit")
     def explicit() -> str:
         s = session_start("cart", id="myappid")
+        s["n"] = 1
         return f"{s.result} {s.id}"
 
     @app.route("/rotate")
@@ -279,11 +285,13 @@ def test_explicit_id_outside_the_alphabet_raises(app: Flask) -> None:
     ],
 )
 def test_forged_or_malformed_id_starts_new_session(app: Flask, forged: str) -> None:
-    client = counter_app(app).test_client()
-    response = client.get("/count", headers={"Cookie": f"session_cart={forged}"})
+    raw = counter_app(app).test_client(use_cookies=False)  # sends the header as written
+    response = raw.get("/count", headers={"Cookie": f"session_cart={forged}"})
     assert response.text == "new 1"
-    assert cookie(client) != forged
-    assert client.get(f"/count?_session:cart={forged}").text == "load 2"
+    issued = response.headers["Set-Cookie"].split(";")[0].partition("=")[2]
+    assert issued not in ("", forged)
+    headers = {"Cookie": f"session_cart={issued}"}
+    assert raw.get(f"/count?_session:cart={forged}", headers=headers).text == "load 2"
     assert len(rows(app)) == 1
 
 
@@ -460,7 +468,7 @@ def test_end_expires_cookie_even_when_another_save_fails(app: Flask) -> None:
 def test_end_with_secure_expires_a_secure_cookie(app: Flask) -> None:
     @app.route("/start")
     def start() -> str:
-        session_start("cart", secure=True)
+        session_start("cart", secure=True)["n"] = 1
         return ""
 
     @app.route("/end")
@@ -704,3 +712,73 @@ def test_session_started_in_an_earlier_hook_is_saved(make_app: t.Callable[..., F
         assert client.get("/").text == "load 2"
     finally:
         get_state(app).store.dispose()
+
+
+def empty_app(app: Flask) -> Flask:
+    """Views that start sessions and may set nothing."""
+
+    @app.route("/page")
+    def page() -> str:
+        s = session_start("cart", use_auto=True)
+        if request.args.get("set"):
+            s["item"] = "apple"
+        return f'<a href="/next">{s.result}</a><form method="post"></form>'
+
+    @app.route("/go")
+    def go() -> t.Any:
+        session_start("cart", use_link=True)
+        return redirect("/next")
+
+    return app
+
+
+def test_new_session_that_holds_nothing_leaves_no_row_and_sends_no_id(app: Flask) -> None:
+    client = empty_app(app).test_client()
+    response = client.get("/page")
+    assert response.text == '<a href="/next">new</a><form method="post"></form>'
+    assert "Set-Cookie" not in response.headers
+    assert "Cache-Control" not in response.headers
+    assert client.get("/go").headers["Location"] == "/next"
+    assert rows(app) == []
+    # once it holds a value, it is stored and its ID goes out
+    response = client.get("/page?set=1")
+    issued = cookie(client)
+    assert issued is not None and response.text.count(issued) == 2  # link and form
+    assert len(rows(app)) == 1
+
+
+def test_save_empty_stores_every_new_session(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_SAVE_EMPTY=True)
+    client = empty_app(app).test_client()
+    response = client.get("/page")
+    issued = cookie(client)
+    assert issued is not None and response.text.count(issued) == 2  # link and form
+    assert len(rows(app)) == 1 and rows(app, "variables") == []
+
+
+def test_expired_session_replaced_by_an_empty_one_is_deleted_and_sends_nothing(
+    app: Flask, clock: Clock
+) -> None:
+    client = empty_app(app).test_client()
+    client.get("/page?set=1")
+    old = cookie(client)
+    clock.advance(16 * 60)
+    response = client.get("/page")
+    assert response.text.startswith('<a href="/next">expire</a>')
+    assert "Set-Cookie" not in response.headers and "_session:cart=" not in response.text
+    assert rows(app) == [] and rows(app, "variables") == []
+    assert cookie(client) == old  # the browser keeps a cookie that opens nothing
+
+
+def test_loaded_session_that_loses_its_last_variable_stays_stored(app: Flask) -> None:
+    @app.route("/drop")
+    def drop() -> str:
+        s = session_start("cart")
+        del s["item"]
+        return s.result
+
+    client = empty_app(app).test_client()
+    client.get("/page?set=1")
+    assert client.get("/drop").text == "load"
+    assert len(rows(app)) == 1 and rows(app, "variables") == []
+    assert client.get("/page").text.startswith('<a href="/next">load</a>')

@@ -38,7 +38,7 @@ def unreachable_app(tmp_path: Path, *, handler: bool = True) -> Flask:
 
 
 def test_store_error_on_load_or_save_reaches_the_apps_handler(tmp_path: Path) -> None:
-    client = unreachable_app(tmp_path).test_client()
+    client = unreachable_app(tmp_path).test_client(use_cookies=False)
     for path, headers in [("/new", {}), ("/load", {"Cookie": f"session_cart={'a' * 43}"})]:
         response = client.get(path, headers=headers)
         assert (response.status_code, response.text) == (503, "sessions are unavailable")
