@@ -64,7 +64,7 @@ def test_each_client_keeps_every_increment(
 ) -> None:
     base = server(gunicorn, database_url, mode)
     sid = f"race-{mode}"
-    assert fetch(f"{base}/get?sid={sid}")[0] == 200
+    assert fetch(f"{base}/set/first/1?sid={sid}")[0] == 200  # the session exists
 
     def client(i: int) -> list[int]:
         return [fetch(f"{base}/incr/v{i}?sid={sid}")[0] for _ in range(ROUNDS)]
@@ -72,7 +72,7 @@ def test_each_client_keeps_every_increment(
     with ThreadPoolExecutor(CLIENTS) as pool:
         statuses = [s for result in pool.map(client, range(CLIENTS)) for s in result]
     assert set(statuses) == {200}
-    assert values(base, sid) == {f"v{i}": ROUNDS for i in range(CLIENTS)}
+    assert values(base, sid) == {"first": "1", **{f"v{i}": ROUNDS for i in range(CLIENTS)}}
 
 
 def test_same_variable_last_write_wins_and_touches_nothing_else(
