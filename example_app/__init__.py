@@ -49,6 +49,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     def index() -> str:
         return render_template("index.html")
 
+    # For clients that ask for it without reading the page's <link rel="icon">.
+    app.add_url_rule("/favicon.ico", "favicon", redirect_to="/static/favicon.svg")
+
     @app.context_processor
     def in_links() -> dict[str, t.Any]:
         return {"carried_in_links": carry.carried_in_links}

@@ -81,6 +81,8 @@ def _unusable_params() -> set[str]:
 def carry_sessions() -> Response | None:
     """Drop unusable IDs from the URL, then start every session the request
     carries, so that this page's links carry it on."""
+    if request.endpoint == "static":
+        return None
     unusable = _unusable_params()
     if unusable:
         if request.method not in ("GET", "HEAD"):

@@ -198,7 +198,12 @@ def test_pages_link_by_url_for_and_have_an_icon(example: Flask) -> None:
     assert nav is not None
     hrefs = re.findall(r'href="([^"]*)"', nav.group(1))
     assert hrefs == ["/", "/prefs", "/demos/sessions/login", "/shop/", "/features/", "/sessions"]
-    assert '<link rel="icon" href="data:image/svg+xml,' in page
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    client = visitor(example)
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
+    assert client.get("/favicon.ico").location == "http://localhost/static/favicon.svg"
 
 
 def test_unknown_page_is_a_404_in_the_app_layout(example: Flask) -> None:
