@@ -91,7 +91,8 @@ def carry_sessions() -> Response | None:
         else:
             kept = [(k, v) for k, v in request.args.items(multi=True) if k not in unusable]
             query = urlencode(kept)
-            return redirect(request.path + (f"?{query}" if query else ""))
+            # Absolute, so that a path such as //host/ cannot lead elsewhere.
+            return redirect(request.base_url + (f"?{query}" if query else ""))
     for name, options in SESSIONS.items():
         if has_session(name):
             session_start(name, **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import typing as t
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -115,11 +116,18 @@ def test_login_id_handed_in_from_elsewhere_is_dropped(example: Flask) -> None:
     for headers in elsewhere:
         response = client.get(url, headers=headers)
         assert response.status_code == 302, headers
-        assert response.headers["Location"] == "/demos/sessions/continue?x=1"
+        assert response.location == "http://localhost/demos/sessions/continue?x=1"
     stranger = example.test_client(use_cookies=False)  # no Fetch Metadata
-    assert stranger.get(url).headers["Location"] == "/demos/sessions/continue?x=1"
+    assert stranger.get(url).location == "http://localhost/demos/sessions/continue?x=1"
     other = {"Referer": "http://evil.example/"}
-    assert stranger.get(url, headers=other).headers["Location"] == "/demos/sessions/continue?x=1"
+    assert stranger.get(url, headers=other).location == (
+        "http://localhost/demos/sessions/continue?x=1"
+    )
+    # The redirect stays on this site whatever the path looks like.
+    for path in ("//evil.example/", "/\\evil.example/"):
+        query = f"_session:login={ticket}"
+        away = stranger.get("/", query_string=query, environ_overrides={"PATH_INFO": path})
+        assert urlsplit(away.location).netloc == "localhost", away.location
     here = {"Referer": "http://localhost/demos/sessions/welcome"}
     assert message(stranger.get(url, headers=here)) == "hello Ada you are logged in"
     form = {"name": "Eve", "_session:login": ticket}
@@ -135,7 +143,7 @@ def test_first_visit_ids_leave_the_address_once_the_cookie_is_back(example: Flas
     cart = carried(page, "cart")  # the first page cannot know cookies work
     response = client.get(f"/features/?team=blue&_session:cart={cart}")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/features/?team=blue"
+    assert response.location == "http://localhost/features/?team=blue"
     page = client.get("/features/?team=blue").text
     assert "_session:cart" not in page and "_session:rotating" not in page
     assert 'id="carried"' not in page
