@@ -1,6 +1,7 @@
 """An example app that shows every feature of flask-namedsessions.
 
 Run it on the embedded SQLite default with ``flask --app example_app run``.
+Every demo works with cookies blocked too: see :mod:`example_app.carry`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import typing as t
 
 from flask import Flask
 from flask import render_template
+from werkzeug.exceptions import HTTPException
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import SessionStoreError
@@ -21,31 +23,45 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Build the example app; ``config`` overrides for tests."""
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=os.environ.get("EXAMPLE_SECRET_KEY", "dev"),
+        # Nothing reads it yet (the app does not use flask.session), but the
+        # CSRF protection of its forms will sign with it. "dev" is for a
+        # checkout only: elsewhere set FLASK_SECRET_KEY, read just below.
+        SECRET_KEY="dev",
         NAMEDSESSIONS_DATABASE_URI=os.environ.get("NAMEDSESSIONS_DATABASE_URI"),
+        # Cookies where the browser takes them, links where it does not.
+        NAMEDSESSIONS_DEFAULT_TRACKING="auto",
     )
+    app.config.from_prefixed_env()
     app.config.update(config or {})
     named_sessions.init_app(app)
 
+    from . import carry
     from . import features
     from . import login
     from . import overview
     from . import prefs
+    from . import shop
 
-    app.register_blueprint(features.bp)
-    app.register_blueprint(prefs.bp)
-    app.register_blueprint(login.bp)
-    app.register_blueprint(overview.bp)
-    try:
-        from . import shop
-    except ImportError:  # pragma: no cover - the shop is optional
-        pass
-    else:
-        app.register_blueprint(shop.bp)
+    for module in (carry, prefs, login, shop, features, overview):
+        app.register_blueprint(module.bp)
 
     @app.route("/")
     def index() -> str:
-        return render_template("index.html", has_shop="shop" in app.blueprints)
+        return render_template("index.html")
+
+    # For clients that ask for it without reading the page's <link rel="icon">.
+    app.add_url_rule("/favicon.ico", "favicon", redirect_to="/static/favicon.svg")
+
+    @app.context_processor
+    def in_links() -> dict[str, t.Any]:
+        return {"carried_in_links": carry.carried_in_links}
+
+    @app.template_filter("minutes")
+    def minutes(value: float) -> str:
+        """An idle timeout as people write it: "15 min", "24 h"."""
+        if value >= 60 and value % 60 == 0:
+            return f"{value / 60:g} h"
+        return f"{value:g} min"
 
     @app.errorhandler(SessionStoreError)
     def store_down(error: SessionStoreError) -> tuple[str, int]:
@@ -53,5 +69,10 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         # that it is, with a 503 instead of a bare 500.
         app.logger.warning("%s", error)
         return render_template("unavailable.html"), 503
+
+    @app.errorhandler(400)
+    @app.errorhandler(404)
+    def client_error(error: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", error=error), t.cast(int, error.code)
 
     return app

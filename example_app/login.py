@@ -1,7 +1,8 @@
 """The login / continue / logout demo: the simple face of sessions.
 
 ``has_session`` checks without creating anything; the login gives the session a
-fresh ID, so an ID seen before logging in is worthless afterwards.
+fresh ID, so an ID seen before logging in is worthless afterwards, and answers
+with a redirect, so that reloading the page sends nothing twice.
 """
 
 from __future__ import annotations
@@ -25,23 +26,27 @@ def login_form() -> str:
     return render_template("login.html")
 
 
-@bp.route("/start", methods=["POST"])
-def start() -> str:
+@bp.post("/start")
+def start() -> Response:
     name = request.form.get("name", "").strip()[:80] or "stranger"
     session = session_start("login", expires=30)
     session.regenerate_id()
     session["name"] = name
-    return render_template("login_message.html", message=f"hello {name} you have logged in")
+    return redirect(url_for("login.welcome"))
+
+
+@bp.route("/welcome")
+def welcome() -> str:
+    if has_session("login"):
+        return _message(f"hello {session_start('login')['name']} you have logged in")
+    return _message("you are not logged in")
 
 
 @bp.route("/continue")
 def continue_() -> str:
     if has_session("login"):
-        session = session_start("login")
-        message = f"hello {session['name']} you are logged in"
-    else:
-        message = "you are not logged in"
-    return render_template("login_message.html", message=message)
+        return _message(f"hello {session_start('login')['name']} you are logged in")
+    return _message("you are not logged in")
 
 
 @bp.route("/logout")
@@ -54,4 +59,8 @@ def logout() -> Response:
 
 @bp.route("/logged-out")
 def logged_out() -> str:
-    return render_template("login_message.html", message="You have been logged out")
+    return _message("You have been logged out")
+
+
+def _message(message: str) -> str:
+    return render_template("login_message.html", message=message)

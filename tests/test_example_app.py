@@ -1,12 +1,15 @@
-"""The example app's demos work as their pages say."""
+"""The example app's demos work as their pages say, with cookies and without."""
 
 from __future__ import annotations
 
+import html
 import re
 import typing as t
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from example_app import create_app
 from flask_namedsessions.extension import get_state
@@ -19,8 +22,29 @@ def example(database_url: str) -> t.Iterator[Flask]:
     get_state(app).store.dispose()
 
 
+def visitor(app: Flask, *, cookies: bool = True) -> FlaskClient:
+    """A client whose requests say, as a browser's do, that a page of this
+    site started them (the app drops session IDs from other sites)."""
+    client = app.test_client(use_cookies=cookies)
+    client.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
+    return client
+
+
+def message(response: t.Any) -> str:
+    found = re.search(r'id="message">([^<]*)', response.text)
+    assert found is not None, response.text
+    return html.unescape(found.group(1))
+
+
+def carried(page: str, name: str) -> str:
+    """The ID of session ``name`` that the links and forms of ``page`` carry."""
+    found = re.search(rf"_session:{name}=([A-Za-z0-9_.~-]+)", page)
+    assert found is not None, f"no {name} ID in the page"
+    return found.group(1)
+
+
 def test_preferences_persist(example: Flask) -> None:
-    client = example.test_client()
+    client = visitor(example)
     assert 'id="result">new' in client.get("/prefs").text
     form = {"realName": "Ada", "favoriteColor": "red", "warpdrive": "warpdrive", "submit": "1"}
     client.post("/prefs", data=form)
@@ -29,36 +53,118 @@ def test_preferences_persist(example: Flask) -> None:
     assert '<option value="red" selected>' in page and 'value="warpdrive" checked' in page
 
 
-def test_login_continue_logout(example: Flask) -> None:
-    client = example.test_client()
+def test_preferences_work_without_cookies_across_pages(example: Flask) -> None:
+    client = visitor(example, cookies=False)
+    first = client.get("/prefs").text
+    prefs = carried(first, "sessions_example")
+    form = {"realName": "Ada", "submit": "1", "_session:sessions_example": prefs}
+    assert 'value="Ada"' in client.post("/prefs", data=form).text
+    # The home page starts no session of its own, yet its links carry this one.
+    home = client.get(f"/?_session:sessions_example={prefs}").text
+    assert f'href="/prefs?_session:sessions_example={prefs}"' in home
+    assert "Your browser sent no cookie for\n    <code>sessions_example</code>" in home
+    page = client.get(f"/prefs?_session:sessions_example={prefs}").text
+    assert 'id="result">load' in page and 'value="Ada"' in page
 
-    def message(response: t.Any) -> str:
-        return str(re.search(r'id="message">([^<]*)', response.text).group(1))  # type: ignore[union-attr]
 
+def test_login_redirects_then_continue_and_logout(example: Flask) -> None:
+    client = visitor(example)
     assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
     login = client.post("/demos/sessions/start", data={"name": "Ada"})
-    assert message(login) == "hello Ada you have logged in"
+    assert login.status_code == 302
+    # The first login sets the cookie; the redirect carries the ID too, for a
+    # browser that would not keep it, and the app drops it once the cookie is back.
+    assert login.headers["Location"].startswith("/demos/sessions/welcome?_session:login=")
+    welcome = client.get(login.headers["Location"], follow_redirects=True)
+    assert welcome.request.full_path == "/demos/sessions/welcome?"
+    assert message(welcome) == "hello Ada you have logged in"
     assert message(client.get("/demos/sessions/continue")) == "hello Ada you are logged in"
     logout = client.get("/demos/sessions/logout", follow_redirects=True)
     assert message(logout) == "You have been logged out"
     assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
 
 
+def test_login_works_without_cookies(example: Flask) -> None:
+    client = visitor(example, cookies=False)
+    login = client.post("/demos/sessions/start", data={"name": "Ada <b>"})
+    location = login.headers["Location"]
+    assert location.startswith("/demos/sessions/welcome?_session:login=")
+    welcome = client.get(location)
+    assert message(welcome) == "hello Ada <b> you have logged in"
+    ticket = carried(welcome.text, "login")
+    assert location.endswith(ticket)
+    assert welcome.headers["Cache-Control"] == "private, no-store"
+    assert welcome.headers["Referrer-Policy"] == "same-origin"
+    page = client.get(f"/demos/sessions/continue?_session:login={ticket}")
+    assert message(page) == "hello Ada <b> you are logged in"
+    logout = client.get(f"/demos/sessions/logout?_session:login={ticket}")
+    assert logout.headers["Location"] == "/demos/sessions/logged-out"
+    again = client.get(f"/demos/sessions/continue?_session:login={ticket}")
+    assert message(again) == "you are not logged in"
+
+
+def test_login_id_handed_in_from_elsewhere_is_dropped(example: Flask) -> None:
+    client = visitor(example, cookies=False)
+    welcome = client.get(client.post("/demos/sessions/start", data={"name": "Ada"}).location)
+    ticket = carried(welcome.text, "login")
+    url = f"/demos/sessions/continue?x=1&_session:login={ticket}"
+    elsewhere: list[dict[str, str]] = [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "none"},  # mail, chat, a bookmark, the address bar
+    ]
+    for headers in elsewhere:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 302, headers
+        assert response.location == "http://localhost/demos/sessions/continue?x=1"
+    stranger = example.test_client(use_cookies=False)  # no Fetch Metadata
+    assert stranger.get(url).location == "http://localhost/demos/sessions/continue?x=1"
+    other = {"Referer": "http://evil.example/"}
+    assert stranger.get(url, headers=other).location == (
+        "http://localhost/demos/sessions/continue?x=1"
+    )
+    # The redirect stays on this site whatever the path looks like.
+    for path in ("//evil.example/", "/\\evil.example/"):
+        query = f"_session:login={ticket}"
+        away = stranger.get("/", query_string=query, environ_overrides={"PATH_INFO": path})
+        assert urlsplit(away.location).netloc == "localhost", away.location
+    here = {"Referer": "http://localhost/demos/sessions/welcome"}
+    assert message(stranger.get(url, headers=here)) == "hello Ada you are logged in"
+    form = {"name": "Eve", "_session:login": ticket}
+    posted = client.post("/demos/sessions/start", data=form, headers=elsewhere[0])
+    assert posted.status_code == 400
+    assert "This form came from another site with a session ID." in posted.text
+
+
+def test_first_visit_ids_leave_the_address_once_the_cookie_is_back(example: Flask) -> None:
+    client = visitor(example)
+    client.get("/features/")
+    page = client.get("/shop/").text
+    cart = carried(page, "cart")  # the first page cannot know cookies work
+    response = client.get(f"/features/?team=blue&_session:cart={cart}")
+    assert response.status_code == 302
+    assert response.location == "http://localhost/features/?team=blue"
+    page = client.get("/features/?team=blue").text
+    assert "_session:cart" not in page and "_session:rotating" not in page
+    assert 'id="carried"' not in page
+    assert 'action="/features/" method="post"' in page
+
+
 def test_features_page(example: Flask) -> None:
-    alice, bob = example.test_client(), example.test_client()
+    alice, bob = visitor(example), visitor(example)
     alice.post("/features/", data={"team": "blue", "note": "from alice"})
     page = bob.post("/features/", data={"team": "blue", "note": "from bob"}).text
     assert "<li>from alice</li><li>from bob</li>" in page
     assert 'id="rotating-result">new' in page
     page = bob.get("/features/").text
     assert 'id="rotating-result">rotate' in page and 'id="hits">2' in page
-    link = re.search(r'id="manual-link" href="([^"]*)"', page).group(1)  # type: ignore[union-attr]
-    assert "_session:manual=" in link
-    assert 'id="seen">2' in bob.get(link.replace("&amp;", "&")).text
+    link = re.search(r'id="manual-link" href="([^"]*)"', page)
+    assert link is not None and "_session:manual=" in link.group(1)
+    assert 'id="seen">2' in bob.get(html.unescape(link.group(1))).text
 
 
 def test_shop_keeps_the_cart(example: Flask) -> None:
-    client = example.test_client()
+    client = visitor(example)
     client.get("/shop/")
     response = client.post("/shop/add", data={"product": "towel", "quantity": "2"})
     assert response.status_code == 302
@@ -68,23 +174,62 @@ def test_shop_keeps_the_cart(example: Flask) -> None:
     assert 'id="count">0' in client.get("/shop/").text
 
 
-def test_cookie_free_cart_survives_the_sessions_page(example: Flask) -> None:
-    client = example.test_client(use_cookies=False)
-    page = client.get("/shop/").text
-    link = re.search(r'href="/shop/\?_session:cart=([^"]*)"', page)
-    assert link is not None
-    cart = link.group(1)
+def test_cookie_free_cart_survives_every_page(example: Flask) -> None:
+    client = visitor(example, cookies=False)
+    cart = carried(client.get("/shop/").text, "cart")
     form = {"product": "towel", "quantity": "2", "_session:cart": cart}
     assert client.post("/shop/add", data=form).status_code == 302
-    overview = client.get(f"/sessions?_session:cart={cart}").text
-    assert "cart" in overview and "link" in overview
-    shop_link = f'href="/shop/?_session:cart={cart}"'
-    assert shop_link in overview
+    for path in ("/", "/sessions", "/features/", "/demos/sessions/login", "/prefs"):
+        page = client.get(f"{path}?_session:cart={cart}").text
+        assert re.search(rf'href="/shop/\?[^"]*_session:cart={cart}[&"]', page), path
     assert 'id="count">2' in client.get(f"/shop/?_session:cart={cart}").text
 
 
+def test_sessions_page_lists_what_the_visitor_holds(example: Flask) -> None:
+    client = visitor(example)
+    client.get("/features/")
+    client.get("/shop/")
+    client.post("/shop/add", data={"product": "towel"})
+    response = client.get("/sessions")
+    page = response.text
+    names = re.findall(r'<tr class="session" data-name="([^"]+)"', page)
+    assert names == ["cart", "rotating", "visits"]
+    timeouts = re.findall(r'<td class="expires[^>]*>([^<]*)</td>', page)
+    assert timeouts == ["1 h", "15 min", "24 h"]
+    # The page shows IDs: no cache may keep it.
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_pages_link_by_url_for_and_have_an_icon(example: Flask) -> None:
+    page = visitor(example).get("/").text
+    nav = re.search(r"<nav>(.*?)</nav>", page, re.DOTALL)
+    assert nav is not None
+    hrefs = re.findall(r'href="([^"]*)"', nav.group(1))
+    assert hrefs == ["/", "/prefs", "/demos/sessions/login", "/shop/", "/features/", "/sessions"]
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    client = visitor(example)
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
+    assert client.get("/favicon.ico").location == "http://localhost/static/favicon.svg"
+
+
+def test_unknown_page_is_a_404_in_the_app_layout(example: Flask) -> None:
+    response = visitor(example).get("/nowhere")
+    assert response.status_code == 404
+    assert "<h1>Not Found</h1>" in response.text and "<nav>" in response.text
+
+
+def test_secret_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert create_app({"NAMEDSESSIONS_DATABASE_URI": "sqlite://"}).secret_key == "dev"
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+    assert create_app({"NAMEDSESSIONS_DATABASE_URI": "sqlite://"}).secret_key == (
+        "from-the-environment"
+    )
+
+
 def test_odd_input_is_refused_or_trimmed_not_a_500(example: Flask) -> None:
-    client = example.test_client()
+    client = visitor(example)
     assert client.get("/features/?team=%C3%A9").status_code == 200
     assert client.post("/features/", data={"team": "\u0663", "note": "x"}).status_code == 200
     for n in range(60):
@@ -95,12 +240,6 @@ def test_odd_input_is_refused_or_trimmed_not_a_500(example: Flask) -> None:
     client.get("/prefs")
     assert client.post("/prefs", data=form).status_code == 200
     assert f'value="{"A" * 200}"' in client.get("/prefs").text
-
-
-def test_sessions_page_lists_the_rotating_session(example: Flask) -> None:
-    client = example.test_client()
-    client.get("/features/")
-    assert 'data-name="rotating"' in client.get("/sessions").text
 
 
 def test_unreachable_database_is_a_503_without_details(tmp_path: t.Any) -> None:
