@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import sys
 import typing as t
 import warnings
 
@@ -195,13 +196,28 @@ def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:
     for key in sorted(k for k in config if isinstance(k, str)):
         if not key.upper().startswith(_OUR_PREFIX) or key in DEFAULTS:
             continue
-        close = difflib.get_close_matches(key.upper(), DEFAULTS, n=1)
-        hint = (
-            f"did you mean {close[0]}?" if close else "the docs' Configuration page lists the keys"
-        )
+        # Compared without the prefix, which every key shares.
+        known = {k.removeprefix("NAMEDSESSIONS_"): k for k in DEFAULTS}
+        typed = re.sub(r"^NAMEDSESSIONS?_?", "", key.upper())
+        close = difflib.get_close_matches(typed, known, n=1)
+        hint = f"did you mean {known[close[0]]}?" if close else "the docs list every key"
         warnings.warn(
-            f"{key} is not a flask-namedsessions setting and is ignored; {hint}", stacklevel=3
+            f"{key} is not a flask-namedsessions setting and is ignored; {hint}",
+            stacklevel=_outside_package(),
         )
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` of the first caller outside this package, so that a
+    warning points at the application's ``init_app`` line."""
+    level = 2
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        __name__.partition(".")[0] + "."
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _check_engine_options(r: _Reader, options: object, own_engine: bool) -> None:
