@@ -91,18 +91,19 @@ def test_create_tables(make_app: t.Callable[..., Flask]) -> None:
         get_state(app).store.tables.sessions.metadata.drop_all(engine)
 
 
+# Each URI holds a password, which no message shows.
 UNREACHABLE = {
     "sqlite": (
         "sqlite:///{tmp}",  # a folder: the file cannot be opened
         "the SQLite database '{tmp}' (OperationalError: unable to open database file)",
     ),
     "postgresql": (
-        "postgresql+psycopg://postgres@127.0.0.1:1/test",
+        "postgresql+psycopg://postgres:secret@127.0.0.1:1/test",
         "the postgresql database 'test' at 127.0.0.1:1 (OperationalError: connection failed:"
         ' connection to server at "127.0.0.1", port 1 failed: Connection refused)',
     ),
     "mariadb": (
-        "mysql+pymysql://root@127.0.0.1:1/test?charset=utf8mb4",
+        "mysql+pymysql://root:secret@127.0.0.1:1/test?charset=utf8mb4",
         "the mysql database 'test' at 127.0.0.1:1 (OperationalError: (2003, \"Can't connect"
         " to MySQL server on '127.0.0.1' ([Errno 111] Connection refused)\"))",
     ),
