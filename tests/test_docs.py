@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
@@ -59,3 +61,34 @@ def test_quickstart_runs_as_written(
     assert client.get("/logout").text == "bye"
     assert client.get("/home").status_code == 302
     assert (tmp_path / "instance" / "namedsessions.sqlite3").exists()
+
+
+def _files(name: str) -> dict[str, str]:
+    """The captioned Python blocks of one page, joined per file name."""
+    text = (DOCS / name).read_text()
+    found = re.findall(
+        r"^\.\. code-block:: python\n    :caption: (\S+)\n\n((?:    .*\n|\n)+)", text, re.MULTILINE
+    )
+    files: dict[str, str] = {}
+    for filename, block in found:
+        code = "\n".join(line[4:] for line in block.splitlines())
+        files[filename] = files.get(filename, "") + code + "\n\n"
+    return files
+
+
+def test_testing_page_runs_as_written(tmp_path: Path) -> None:
+    """The Testing page is a small project: its app, fixtures and tests pass
+    under pytest, warnings as errors."""
+    files = _files("testing.rst")
+    assert sorted(files) == ["conftest.py", "myapp.py", "test_cart.py"]
+    for filename, code in files.items():
+        (tmp_path / filename).write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("5 passed")
