@@ -8,16 +8,20 @@ value fails at start-up with the key's name in the message.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
+import sys
 import typing as t
+import warnings
 
 #: Every configuration key with its default. ``docs/config.rst`` documents
-#: exactly these keys (a test keeps the two in step).
+#: exactly these keys (a test keeps the two in step). ``CREATE_TABLES`` of
+#: ``None`` means "true when the sessions have a database of their own".
 DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_DATABASE_URI": None,
     "NAMEDSESSIONS_ENGINE_OPTIONS": {},
     "NAMEDSESSIONS_BIND_KEY": None,
-    "NAMEDSESSIONS_CREATE_TABLES": True,
+    "NAMEDSESSIONS_CREATE_TABLES": None,
     "NAMEDSESSIONS_TABLE_PREFIX": "namedsessions_",
     "NAMEDSESSIONS_EXPIRES": 15,
     "NAMEDSESSIONS_ABSOLUTE_TIMEOUT": None,
@@ -44,7 +48,9 @@ DEFAULTS: dict[str, t.Any] = {
 #: How a session's ID travels, as configured or chosen by ``session_start``.
 TrackingMode = t.Literal["cookie", "link", "auto", "none"]
 TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
-_SAMESITE = (None, "Lax", "Strict", "None")
+_SAMESITE = ("Lax", "Strict", "None")
+#: Keys that look like ours: a misspelled one is reported, not ignored.
+_OUR_PREFIX = "NAMEDSESSION"
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
@@ -69,6 +75,7 @@ class Settings:
     database_uri: str | None
     engine_options: t.Mapping[str, t.Any]
     bind_key: str | None
+    #: the tables are created on first use
     create_tables: bool
     table_prefix: str
     expires: float
@@ -172,18 +179,95 @@ class _Reader:
             self._fail(key, "one of " + ", ".join(map(repr, choices)))
         return self.config[key]
 
+    def samesite(self, key: str) -> str | None:
+        """Any case, as Flask and Werkzeug take it; kept in their spelling."""
+        value = self.config[key]
+        if value is None:
+            return None
+        if not isinstance(value, str) or value.title() not in _SAMESITE:
+            self._fail(key, "'Lax', 'Strict', 'None' (in any case) or None")
+        return value.title()
 
-def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
-    """Check every ``NAMEDSESSIONS_*`` value and freeze them."""
+
+def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:
+    """Warn about each key that looks like ours but is none of
+    :data:`DEFAULTS`, naming the closest: a misspelled key would otherwise be
+    ignored without a word."""
+    for key in sorted(k for k in config if isinstance(k, str)):
+        if not key.upper().startswith(_OUR_PREFIX) or key in DEFAULTS:
+            continue
+        # Compared without the prefix, which every key shares.
+        known = {k.removeprefix("NAMEDSESSIONS_"): k for k in DEFAULTS}
+        typed = re.sub(r"^NAMEDSESSIONS?_?", "", key.upper())
+        close = difflib.get_close_matches(typed, known, n=1)
+        hint = f"did you mean {known[close[0]]}?" if close else "the docs list every key"
+        warnings.warn(
+            f"{key} is not a flask-namedsessions setting and is ignored; {hint}",
+            stacklevel=_outside_package(),
+        )
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` of the first caller outside this package, so that a
+    warning points at the application's ``init_app`` line."""
+    level = 2
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        __name__.partition(".")[0] + "."
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _check_engine_options(r: _Reader, options: object, own_engine: bool) -> None:
+    key = "NAMEDSESSIONS_ENGINE_OPTIONS"
+    if not isinstance(options, t.Mapping):
+        r._fail(key, "a dict")
+    if not isinstance(options.get("connect_args", {}), t.Mapping):
+        r._fail(key, "a dict whose connect_args is a dict")
+    if options and not own_engine:
+        raise ValueError(
+            f"{key} applies only to the extension's own engine, but the sessions"
+            " use Flask-SQLAlchemy's: set SQLALCHEMY_ENGINE_OPTIONS (or"
+            " SQLALCHEMY_BINDS) instead, or give the sessions their own"
+            " NAMEDSESSIONS_DATABASE_URI"
+        )
+
+
+def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> Settings:
+    """Check every ``NAMEDSESSIONS_*`` value and freeze them.
+
+    :param with_db: ``init_app`` was given a Flask-SQLAlchemy ``db``. Its
+        engine holds the sessions unless ``NAMEDSESSIONS_DATABASE_URI`` gives
+        them their own; only then do the tables default to being created on
+        first use (with ``db``, migrations own the schema).
+    """
     r = _Reader(config)
+    database_uri = r.optional_text("NAMEDSESSIONS_DATABASE_URI")
+    bind_key = r.optional_text("NAMEDSESSIONS_BIND_KEY")
+    if bind_key is not None and not with_db:
+        raise ValueError(
+            f"NAMEDSESSIONS_BIND_KEY is {bind_key!r}, but a bind belongs to"
+            " Flask-SQLAlchemy: pass its db to init_app, or leave the key unset"
+        )
+    if bind_key is not None and database_uri is not None:
+        raise ValueError(
+            "NAMEDSESSIONS_DATABASE_URI and NAMEDSESSIONS_BIND_KEY are both set: the"
+            " URI gives the sessions a database of their own, the bind key one of"
+            " Flask-SQLAlchemy's; set only one"
+        )
+    own_engine = not with_db or database_uri is not None
+    create_tables = own_engine
+    if config["NAMEDSESSIONS_CREATE_TABLES"] is not None:
+        create_tables = r.flag("NAMEDSESSIONS_CREATE_TABLES")
     hosts = config["NAMEDSESSIONS_LINK_HOSTS"]
     if not isinstance(hosts, (list, tuple, set, frozenset)) or not all(
         isinstance(h, str) for h in hosts
     ):
         r._fail("NAMEDSESSIONS_LINK_HOSTS", "a list of host names")
     options = config["NAMEDSESSIONS_ENGINE_OPTIONS"]
-    if not isinstance(options, t.Mapping):
-        r._fail("NAMEDSESSIONS_ENGINE_OPTIONS", "a dict")
+    _check_engine_options(r, options, own_engine)
     probability = r.number("NAMEDSESSIONS_GC_PROBABILITY", positive=False)
     if probability > 1:
         r._fail("NAMEDSESSIONS_GC_PROBABILITY", "between 0.0 and 1.0")
@@ -194,10 +278,10 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
     cookie_domain = r.optional_text("NAMEDSESSIONS_COOKIE_DOMAIN")
     cookie_secure = r.flag("NAMEDSESSIONS_COOKIE_SECURE")
     return Settings(
-        database_uri=r.optional_text("NAMEDSESSIONS_DATABASE_URI"),
+        database_uri=database_uri,
         engine_options=dict(options),
-        bind_key=r.optional_text("NAMEDSESSIONS_BIND_KEY"),
-        create_tables=r.flag("NAMEDSESSIONS_CREATE_TABLES"),
+        bind_key=bind_key,
+        create_tables=create_tables,
         table_prefix=r.text("NAMEDSESSIONS_TABLE_PREFIX", _TABLE_PREFIX_RE),
         expires=r.number("NAMEDSESSIONS_EXPIRES"),
         absolute_timeout=r.number("NAMEDSESSIONS_ABSOLUTE_TIMEOUT", optional=True),
@@ -212,7 +296,7 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
             domain=None if host_prefix else cookie_domain,
             secure=host_prefix or cookie_secure,
             httponly=r.flag("NAMEDSESSIONS_COOKIE_HTTPONLY"),
-            samesite=r.choice("NAMEDSESSIONS_COOKIE_SAMESITE", _SAMESITE),
+            samesite=r.samesite("NAMEDSESSIONS_COOKIE_SAMESITE"),
             partitioned=r.flag("NAMEDSESSIONS_COOKIE_PARTITIONED"),
         ),
         save_on_error=r.flag("NAMEDSESSIONS_SAVE_ON_ERROR"),

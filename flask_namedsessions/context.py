@@ -13,6 +13,7 @@ import dataclasses
 import enum
 import secrets
 import typing as t
+import warnings
 
 from flask import current_app
 from flask import g
@@ -299,6 +300,8 @@ class RequestSessions:
         if self.closing is Closing.OPEN or (
             self.closing is Closing.FAILED and self.settings.save_on_error
         ):
+            if current_app.debug:
+                _warn_shared_vars(self.sessions.values())
             try:
                 self._save()
             except NamedSessionsError as exc:
@@ -328,3 +331,21 @@ class RequestSessions:
         outcomes = self.store.save(plans)
         for plan in plans:
             self.sessions[plan.name]._saved(outcomes[plan.name])
+
+
+def _warn_shared_vars(sessions: t.Iterable[NamedSession]) -> None:
+    """Warn when two sessions about to be saved track one variable: both
+    store the one value the request left in ``g`` (debug mode only)."""
+    tracked_by: dict[str, str] = {}
+    for session in sessions:
+        if session.aborted or session.ended:
+            continue
+        for var in session:
+            first = tracked_by.setdefault(var, session.name)
+            if first != session.name:
+                warnings.warn(
+                    f"sessions {first!r} and {session.name!r} both track the variable"
+                    f" {var!r} in this request; tracked variables are attributes of"
+                    f" flask.g, so both store the one value of g.{var}",
+                    stacklevel=2,
+                )

@@ -20,7 +20,9 @@ __all__ = [
     "dead_connection",
     "is_database_error",
     "is_deadlock",
+    "missing_table",
     "never",
+    "no_connection",
     "store_error",
 ]
 
@@ -54,6 +56,31 @@ def is_deadlock(exc: BaseException) -> bool:
     return bool(args) and args[0] == 1213
 
 
+def missing_table(exc: BaseException, names: t.Sequence[str]) -> str | None:
+    """Which of ``names`` the database says does not exist (PostgreSQL
+    42P01, MySQL and MariaDB 1146, SQLite "no such table"), if that is the
+    error; the first of ``names`` when its message names neither."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    args: tuple[t.Any, ...] = getattr(orig, "args", ())
+    first = (str(orig).strip().splitlines() or [""])[0]
+    if not (
+        code == "42P01"
+        or (bool(args) and args[0] == 1146)
+        or (type(orig).__module__ == "sqlite3" and first.startswith("no such table: "))
+    ):
+        return None
+    return next((name for name in names if name in first), names[0])
+
+
+def no_connection(exc: BaseException) -> bool:
+    """Did connecting fail, or the connection die? SQLAlchemy wraps a failed
+    connect without a statement, and marks a lost connection invalidated."""
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        exc.statement is None or exc.connection_invalidated
+    )
+
+
 def is_database_error(exc: BaseException) -> bool:
     """An SQLAlchemy error, or a DB-API driver's own (which escapes SQLAlchemy
     when it happens inside a pool event)."""
@@ -63,14 +90,17 @@ def is_database_error(exc: BaseException) -> bool:
     return getattr(module, "apilevel", None) == "2.0"
 
 
-def store_error(operation: str, exc: BaseException) -> SessionStoreError:
+def store_error(operation: str, exc: BaseException, where: str | None = None) -> SessionStoreError:
     """A :exc:`SessionStoreError` for ``exc`` that carries no statement
     parameters: those hold ID hashes and values, which must not reach a log.
-    Connection failures keep the driver's first line, which says what broke."""
+    Connection failures keep the driver's first line, which says what broke,
+    and say ``where`` the database is, when the caller knows."""
     orig = getattr(exc, "orig", None) or exc
     detail = type(orig).__name__
     if type(orig).__name__ in ("OperationalError", "InterfaceError"):
         first = str(orig).strip().splitlines()[:1]
         if first:
             detail = f"{detail}: {first[0][:200]}"
+    if where is not None and no_connection(exc):
+        return SessionStoreError(f"{operation} failed: no connection to {where} ({detail})")
     return SessionStoreError(f"{operation} failed ({detail})")

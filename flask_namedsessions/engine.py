@@ -9,6 +9,7 @@ Either way reads and transactions may want different connection settings
 from __future__ import annotations
 
 import os
+import re
 import threading
 import typing as t
 
@@ -17,20 +18,35 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["CASCADES", "Engines", "own_engine"]
+__all__ = ["CASCADES", "Engines", "check_not_shared", "describe_url", "own_engine"]
 
 #: Set in a pooled connection's ``info`` when the extension itself turned on
 #: SQLite's foreign keys on it, so deletes cascade.
 CASCADES = "namedsessions_cascades"
 
 
+#: The driver each extra installs, by the backends it serves.
+_EXTRAS = {"postgresql": ("psycopg", "postgresql"), "mysql": ("pymysql", "mariadb")}
+_EXTRAS["mariadb"] = _EXTRAS["mysql"]
+
+
 def own_engine(instance_path: str, settings: Settings) -> sa.Engine:
-    """The engine for ``NAMEDSESSIONS_DATABASE_URI``; it does not connect yet."""
+    """The engine for ``NAMEDSESSIONS_DATABASE_URI``; it does not connect yet,
+    but a URI it cannot use, a missing driver or an option ``create_engine``
+    does not take is an error here, in ``init_app``."""
     uri = settings.database_uri
     if uri is None:
         uri = "sqlite:///" + os.path.join(instance_path, "namedsessions.sqlite3")
     options = dict(settings.engine_options)
-    url = sa.make_url(uri)
+    try:
+        url = sa.make_url(uri)
+    except (sa.exc.ArgumentError, ValueError):
+        # SQLAlchemy's message repeats the URI, password included.
+        raise ValueError(
+            "NAMEDSESSIONS_DATABASE_URI is not a database URL; write it as"
+            " dialect+driver://user:password@host:port/database, such as"
+            " postgresql+psycopg://localhost/app"
+        ) from None
     backend = url.get_backend_name()
     connect_args = dict(options.pop("connect_args", {}))
     if backend == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -48,10 +64,84 @@ def own_engine(instance_path: str, settings: Settings) -> sa.Engine:
         # no isolation switch on each checkout; the store still wraps a
         # save of several statements in one transaction.
         options.setdefault("isolation_level", "AUTOCOMMIT")
-    engine = sa.create_engine(url, connect_args=connect_args, **options)
+    try:
+        engine = sa.create_engine(url, connect_args=connect_args, **options)
+    except sa.exc.NoSuchModuleError:
+        raise ValueError(
+            f"NAMEDSESSIONS_DATABASE_URI names {url.drivername!r}, which SQLAlchemy"
+            " does not know; use sqlite, postgresql+psycopg or mysql+pymysql"
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(_missing_driver(url), name=exc.name) from exc
+    except TypeError as exc:
+        found = re.match(r"Invalid argument\(s\) (.+) sent to create_engine", str(exc))
+        what = found.group(1).replace("','", "', '") if found else str(exc)
+        raise ValueError(
+            "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
+            f" does not take for {url.drivername}: {what}"
+        ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _missing_driver(url: sa.URL) -> str:
+    """What to install for ``url``'s driver: the extra that brings it, or
+    the driver an extra brings for the same database."""
+    driver = url.get_driver_name()
+    message = f"NAMEDSESSIONS_DATABASE_URI needs the {driver} driver, which is not installed"
+    known = _EXTRAS.get(url.get_backend_name())
+    if known is None:
+        return f"{message}: install it"
+    module, extra = known
+    install = f"pip install 'flask-namedsessions[{extra}]'"
+    if driver == module:
+        return f"{message}: {install}"
+    return (
+        f"{message}: install it, or write the URI as {url.get_backend_name()}+{module}://..."
+        f" and {install}"
+    )
+
+
+def describe_url(url: sa.URL) -> str:
+    """Where ``url`` points, for an error message: never its password."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return f"the SQLite database {url.database or ':memory:'!r}"
+    host = url.host or "localhost"
+    where = f"{host}:{url.port}" if url.port else host
+    return f"the {backend} database {url.database or ''!r} at {where}"
+
+
+def _in_memory(url: sa.URL) -> bool:
+    """Is ``url`` an in-memory SQLite database, in any of its spellings
+    (``sqlite://``, ``:memory:``, ``file::memory:`` and ``mode=memory`` URIs)?"""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        return True
+    path = database.removeprefix("file:").partition("?")[0]
+    # Flask-SQLAlchemy turns file::memory: into file:<instance folder>/:memory:
+    return os.path.basename(path) == ":memory:"
+
+
+def check_not_shared(engine: sa.Engine, source: str) -> None:
+    """Refuse an application engine whose connections the store would share
+    with the application's ``db.session``: a save there would commit the
+    view's unfinished work. ``source`` names the setting behind it."""
+    if _in_memory(engine.url):
+        what = f"{source} is an in-memory SQLite database"
+    elif isinstance(engine.pool, (sa.pool.StaticPool, sa.pool.SingletonThreadPool)):
+        what = f"{source} uses {type(engine.pool).__name__}"
+    else:
+        return
+    raise RuntimeError(
+        f"{what}, whose one connection the sessions would share with the"
+        " application: saving a session would commit the application's"
+        " unfinished work. Give the sessions their own NAMEDSESSIONS_DATABASE_URI"
+        " (an SQLite file, for example)"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: t.Any, record: t.Any) -> None:

@@ -21,10 +21,13 @@ from .clock import now_ms
 from .config import build_settings
 from .config import DEFAULTS
 from .config import Settings
+from .config import warn_unknown_keys
+from .engine import check_not_shared
 from .engine import Engines
 from .engine import own_engine
 from .exceptions import NamedSessionsError
 from .models import define_tables
+from .models import Tables
 from .store import Store
 from .templating import template_globals
 
@@ -64,20 +67,30 @@ class NamedSessions:
 
     :param app: the Flask app, or ``None`` to call :meth:`init_app` later.
     :param db: a Flask-SQLAlchemy instance: the tables are declared in its
-        metadata and use its engine (or ``NAMEDSESSIONS_BIND_KEY``). Without it,
-        the extension makes its own engine from ``NAMEDSESSIONS_DATABASE_URI``.
+        metadata and use its engine (or ``NAMEDSESSIONS_BIND_KEY``), unless
+        ``NAMEDSESSIONS_DATABASE_URI`` gives the sessions their own. Without
+        it, the extension makes its own engine from ``NAMEDSESSIONS_DATABASE_URI``.
+
+    ``db`` may be passed by position or by name, as Flask-Migrate's own
+    ``Migrate(app, db)`` takes it.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None) -> None:
+    def __init__(self, app: Flask | None = None, db: SQLAlchemy | None = None) -> None:
         self._db = db
         if app is not None:
-            self.init_app(app, db=db)
+            self.init_app(app, db)
 
-    def init_app(self, app: Flask, *, db: SQLAlchemy | None = None) -> None:
+    def init_app(self, app: Flask, db: SQLAlchemy | None = None) -> None:
         """Register the extension on ``app``: config defaults, tables, hooks,
-        template globals and the ``flask namedsessions`` commands."""
+        template globals and the ``flask namedsessions`` commands.
+
+        The configuration is checked here, and the engine made (it connects
+        on first use): a bad value, an unusable database URI, a missing
+        driver or a database the sessions cannot share raises now, and a
+        ``NAMEDSESSIONS_*`` key that is none of ours warns.
+        """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "flask-namedsessions is already set up on this app; call init_app only once per app"
@@ -85,33 +98,50 @@ class NamedSessions:
         db = db if db is not None else self._db
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        settings = build_settings(app.config)
-        if db is not None:
-            bind_key = settings.bind_key
-            metadata = db.metadatas.get(bind_key)
-            if metadata is None:
-                raise RuntimeError(
-                    f"NAMEDSESSIONS_BIND_KEY is {bind_key!r}, but the Flask-SQLAlchemy"
-                    " instance has no such bind: add it to SQLALCHEMY_BINDS and call"
-                    " db.init_app(app) before init_app of flask-namedsessions"
-                )
-            tables = define_tables(metadata, settings.table_prefix)
-
-            def app_engine() -> sa.Engine:
-                return db.engines[bind_key]
-
-            engines = Engines(app_engine)
+        warn_unknown_keys(app.config)
+        settings = build_settings(app.config, with_db=db is not None)
+        if db is not None and settings.database_uri is None:
+            tables, engine = _app_database(app, db, settings)
+            table_help = (
+                "create the session tables with 'flask db upgrade' (Flask-Migrate)"
+                " or 'flask namedsessions create-tables'"
+            )
         else:
             tables = define_tables(None, settings.table_prefix)
             engine = own_engine(app.instance_path, settings)
-            engines = Engines(lambda: engine)
-        store = Store(tables, engines, create_tables=settings.create_tables)
+            table_help = "create the session tables with 'flask namedsessions create-tables'"
+        engines = Engines(lambda: engine)
+        store = Store(tables, engines, create_tables=settings.create_tables, table_help=table_help)
         app.extensions[EXTENSION_KEY] = State(settings=settings, store=store)
         app.before_request(_before_request)
         app.after_request(_after_request)
         got_request_exception.connect(_on_exception, app)
         app.jinja_env.globals.update(template_globals())
         app.cli.add_command(command_group(get_state))
+
+
+def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Tables, sa.Engine]:
+    """The tables in ``db``'s metadata and the engine they live on, which
+    the store may share with the application only if it gets connections
+    of its own."""
+    bind_key = settings.bind_key
+    if app.extensions.get("sqlalchemy") is not db:
+        raise RuntimeError(
+            "the Flask-SQLAlchemy db given to flask-namedsessions is not set up on"
+            " this app: call db.init_app(app) before init_app of flask-namedsessions"
+        )
+    metadata = db.metadatas.get(bind_key)
+    if metadata is None:
+        raise RuntimeError(
+            f"NAMEDSESSIONS_BIND_KEY is {bind_key!r}, but the Flask-SQLAlchemy"
+            " instance has no such bind: add it to SQLALCHEMY_BINDS and call"
+            " db.init_app(app) before init_app of flask-namedsessions"
+        )
+    with app.app_context():
+        engine = db.engines[bind_key]
+    source = "SQLALCHEMY_DATABASE_URI" if bind_key is None else f"SQLALCHEMY_BINDS[{bind_key!r}]"
+    check_not_shared(engine, source)
+    return define_tables(metadata, settings.table_prefix), engine
 
 
 def _before_request() -> None:

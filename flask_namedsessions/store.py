@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from . import dberrors
 from . import ids
 from .engine import CASCADES
+from .engine import describe_url
+from .exceptions import SessionStoreError
 from .rows import SaveOutcome
 from .rows import SavePlan
 from .rows import StoredSession
@@ -38,13 +40,24 @@ class Store:
 
     :param tables: the session tables.
     :param engines: where they live.
-    :param create_tables: create the tables on first use.
+    :param create_tables: create the tables on first use (reads that only
+        report, such as :meth:`stats`, never create them).
+    :param table_help: how to create missing tables, for the error that
+        says they are missing.
     """
 
-    def __init__(self, tables: Tables, engines: Engines, *, create_tables: bool) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        engines: Engines,
+        *,
+        create_tables: bool,
+        table_help: str = "create the session tables with 'flask namedsessions create-tables'",
+    ) -> None:
         self.tables = tables
         self.engines = engines
         self._create_tables = create_tables
+        self._table_help = table_help
         self._ready = False
         self._statements: Statements | None = None
         self._lock = threading.Lock()
@@ -60,9 +73,10 @@ class Store:
                     self._ready = True
         return self.engines.engine
 
-    def _split(self) -> tuple[sa.Engine, sa.Engine]:
-        """The engines for reads and for transactions (tables made first)."""
-        if not self._ready:
+    def _split(self, create: bool = True) -> tuple[sa.Engine, sa.Engine]:
+        """The engines for reads and for transactions (tables made first,
+        if ``create``)."""
+        if create and not self._ready:
             self.engine  # noqa: B018 - creates the tables
         return self.engines.split()
 
@@ -70,7 +84,8 @@ class Store:
     def sql(self) -> Statements:
         statements = self._statements
         if statements is None:
-            statements = self._statements = Statements(self.tables, self.engine.dialect)
+            dialect = self.engines.engine.dialect
+            statements = self._statements = Statements(self.tables, dialect)
         return statements
 
     def dispose(self) -> None:
@@ -107,8 +122,19 @@ class Store:
                 if not dberrors.is_database_error(exc):
                     raise
                 if last or not retry(exc):
-                    raise dberrors.store_error(operation, exc) from None
+                    raise self._error(operation, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, operation: str, exc: BaseException) -> SessionStoreError:
+        """The error for ``exc``: a missing table by its name and how to
+        create it; a failed connection with where the database is."""
+        names = (self.tables.sessions.name, self.tables.variables.name)
+        table = dberrors.missing_table(exc, names)
+        if table is not None:
+            return SessionStoreError(
+                f"{operation} failed: the table {table!r} does not exist; {self._table_help}"
+            )
+        return dberrors.store_error(operation, exc, describe_url(self.engines.engine.url))
 
     def _in_transaction(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
         def attempt() -> _T:
@@ -117,9 +143,11 @@ class Store:
 
         return self._run(operation, attempt)
 
-    def _read(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
+    def _read(
+        self, operation: str, func: t.Callable[[Connection], _T], *, create: bool = True
+    ) -> _T:
         def attempt() -> _T:
-            with self._split()[0].connect() as conn:
+            with self._split(create)[0].connect() as conn:
                 return func(conn)
 
         return self._run(operation, attempt, dberrors.dead_connection)
@@ -168,7 +196,9 @@ class Store:
         stmt = self.sql.count_expired()
         return int(
             self._read(
-                "counting expired sessions", lambda c: c.execute(stmt, {"now": now}).scalar_one()
+                "counting expired sessions",
+                lambda c: c.execute(stmt, {"now": now}).scalar_one(),
+                create=False,
             )
         )
 
@@ -176,7 +206,9 @@ class Store:
         """Per session name: live and expired sessions, variables, oldest creation."""
         stmt = self.sql.stats()
         rows = self._read(
-            "reading session statistics", lambda c: c.execute(stmt, {"now": now}).all()
+            "reading session statistics",
+            lambda c: c.execute(stmt, {"now": now}).all(),
+            create=False,
         )
         return [
             {

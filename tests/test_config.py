@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 import pytest
@@ -36,7 +37,12 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
         ("NAMEDSESSIONS_ROTATE_GRACE", 1e300, "NAMEDSESSIONS_ROTATE_GRACE must be a number >= 0"),
         ("NAMEDSESSIONS_EXPIRES", "15", "NAMEDSESSIONS_EXPIRES must be a positive number"),
         ("NAMEDSESSIONS_DEFAULT_TRACKING", "url", "NAMEDSESSIONS_DEFAULT_TRACKING must be one of"),
-        ("NAMEDSESSIONS_COOKIE_SAMESITE", "lax", "NAMEDSESSIONS_COOKIE_SAMESITE must be one of"),
+        (
+            "NAMEDSESSIONS_COOKIE_SAMESITE",
+            "Laxx",
+            "NAMEDSESSIONS_COOKIE_SAMESITE must be 'Lax', 'Strict', 'None' (in any case)"
+            " or None, got 'Laxx'",
+        ),
         ("NAMEDSESSIONS_COOKIE_HTTPONLY", 1, "NAMEDSESSIONS_COOKIE_HTTPONLY must be True or False"),
         ("NAMEDSESSIONS_GC_PROBABILITY", 2, "NAMEDSESSIONS_GC_PROBABILITY must be between"),
         ("NAMEDSESSIONS_LINK_HOSTS", "a.com", "NAMEDSESSIONS_LINK_HOSTS must be a list"),
@@ -146,3 +152,255 @@ def test_default_database_is_sqlite_in_instance_folder(tmp_path: t.Any) -> None:
         assert mode == "wal"
     finally:
         get_state(app).store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"), [("lax", "Lax"), ("STRICT", "Strict"), ("none", "None"), (None, None)]
+)
+def test_samesite_is_taken_in_any_case(tmp_path: t.Any, value: str | None, sent: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(
+        NAMEDSESSIONS_COOKIE_SAMESITE=value,
+        NAMEDSESSIONS_COOKIE_SECURE=True,
+        NAMEDSESSIONS_DATABASE_URI=f"sqlite:///{tmp_path / 's.sqlite3'}",
+    )
+    NamedSessions(app)
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart")["n"] = 1
+        return ""
+
+    try:
+        assert get_state(app).settings.cookie.samesite == sent
+        cookie = app.test_client().get("/").headers["Set-Cookie"]
+        assert (f"SameSite={sent}" in cookie) is (sent is not None)
+        assert "SameSite" in cookie or sent is None
+    finally:
+        get_state(app).store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            "NAMEDSESSIONS_EXPIRE",
+            "NAMEDSESSIONS_EXPIRE is not a flask-namedsessions setting and is ignored;"
+            " did you mean NAMEDSESSIONS_EXPIRES?",
+        ),
+        (
+            "NAMEDSESSION_COOKIE_SECURE",
+            "NAMEDSESSION_COOKIE_SECURE is not a flask-namedsessions setting and is"
+            " ignored; did you mean NAMEDSESSIONS_COOKIE_SECURE?",
+        ),
+        (
+            "namedsessions_expires",
+            "namedsessions_expires is not a flask-namedsessions setting and is ignored;"
+            " did you mean NAMEDSESSIONS_EXPIRES?",
+        ),
+        (
+            "NAMEDSESSIONS_ZZZ",
+            "NAMEDSESSIONS_ZZZ is not a flask-namedsessions setting and is ignored;"
+            " the docs list every key",
+        ),
+    ],
+)
+def test_unknown_key_warns_naming_the_closest(tmp_path: t.Any, key: str, message: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = 30
+    with pytest.warns(UserWarning) as record:
+        NamedSessions(app)
+    assert [str(w.message) for w in record] == [message]
+    assert record[0].filename == __file__
+    assert get_state(app).settings.expires == 15.0
+
+
+def test_db_may_be_given_by_position_or_name(tmp_path: t.Any) -> None:
+    """Flask-Migrate's ``Migrate(app, db)`` takes ``db`` by position; so do we."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    made = []
+    for setup in (
+        lambda app: NamedSessions(app, db),
+        lambda app: NamedSessions().init_app(app, db),
+        lambda app: NamedSessions().init_app(app, db=db),
+        lambda app: NamedSessions(db=db).init_app(app),
+    ):
+        app = Flask(__name__, instance_path=str(tmp_path))
+        app.config.update(
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+            NAMEDSESSIONS_TABLE_PREFIX="pos_",
+        )
+        db.init_app(app)
+        setup(app)
+        with app.app_context():
+            made.append(get_state(app).store.engine is db.engine)
+            db.engine.dispose()
+    assert made == [True] * 4
+    assert "pos_sessions" in db.metadata.tables
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "xyz",
+        "postgresql://postgres:secret@127.0.0.1:notaport/app",
+        "postgres ql://postgres:secret@127.0.0.1/app",
+    ],
+)
+def test_malformed_database_uri_fails_in_init_app(tmp_path: t.Any, uri: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_DATABASE_URI is not a database URL; write it as"
+        " dialect+driver://user:password@host:port/database, such as"
+        " postgresql+psycopg://localhost/app"
+    )
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "namedsessions" not in app.extensions
+
+
+def test_unknown_database_fails_in_init_app(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = "postgresql+nosuch://127.0.0.1/app"
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_DATABASE_URI names 'postgresql+nosuch', which SQLAlchemy does"
+        " not know; use sqlite, postgresql+psycopg or mysql+pymysql"
+    )
+
+
+@pytest.mark.parametrize(
+    ("uri", "blocked", "message"),
+    [
+        (
+            "postgresql+psycopg://postgres@127.0.0.1/app",
+            "psycopg",
+            "NAMEDSESSIONS_DATABASE_URI needs the psycopg driver, which is not installed:"
+            " pip install 'flask-namedsessions[postgresql]'",
+        ),
+        (
+            "mysql+pymysql://root@127.0.0.1/app",
+            "pymysql",
+            "NAMEDSESSIONS_DATABASE_URI needs the pymysql driver, which is not installed:"
+            " pip install 'flask-namedsessions[mariadb]'",
+        ),
+        (
+            "mariadb+pymysql://root@127.0.0.1/app",
+            "pymysql",
+            "NAMEDSESSIONS_DATABASE_URI needs the pymysql driver, which is not installed:"
+            " pip install 'flask-namedsessions[mariadb]'",
+        ),
+        # Drivers that no extra brings (mysqldb is the default of mysql://).
+        (
+            "postgresql://postgres@127.0.0.1/app",
+            "psycopg",
+            "NAMEDSESSIONS_DATABASE_URI needs the psycopg driver, which is not installed:"
+            " pip install 'flask-namedsessions[postgresql]'",
+        ),
+        (
+            "postgresql+psycopg2://postgres@127.0.0.1/app",
+            "psycopg2",
+            "NAMEDSESSIONS_DATABASE_URI needs the psycopg2 driver, which is not installed:"
+            " install it, or write the URI as postgresql+psycopg://... and"
+            " pip install 'flask-namedsessions[postgresql]'",
+        ),
+        (
+            "mysql://root@127.0.0.1/app",
+            "MySQLdb",
+            "NAMEDSESSIONS_DATABASE_URI needs the mysqldb driver, which is not installed:"
+            " install it, or write the URI as mysql+pymysql://... and"
+            " pip install 'flask-namedsessions[mariadb]'",
+        ),
+    ],
+)
+def test_missing_driver_names_the_extra(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch, uri: str, blocked: str, message: str
+) -> None:
+    # An installed driver is hidden as if it were not installed; the others
+    # are not installed in the test environment at all.
+    monkeypatch.setitem(sys.modules, blocked, None)
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri
+    with pytest.raises(ModuleNotFoundError) as info:
+        NamedSessions(app)
+    assert str(info.value) == message
+    assert info.value.name == blocked
+
+
+@pytest.mark.parametrize(
+    ("uri", "configuration"),
+    [
+        ("sqlite:///{tmp}/s.sqlite3", "sqlite"),
+        ("postgresql+psycopg://postgres@127.0.0.1/app", "postgresql+psycopg"),
+        ("mysql+pymysql://root@127.0.0.1/app", "mysql+pymysql"),
+    ],
+)
+def test_unknown_engine_options_fail_in_init_app(
+    tmp_path: t.Any, uri: str, configuration: str
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    app.config["NAMEDSESSIONS_ENGINE_OPTIONS"] = {"pool_sizee": 3, "echo": False, "foo": 1}
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
+        f" does not take for {configuration}: 'pool_sizee', 'foo'"
+    )
+
+
+def test_engine_options_are_checked(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_ENGINE_OPTIONS"] = {"connect_args": "timeout=3"}
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_ENGINE_OPTIONS must be a dict whose connect_args is a dict,"
+        " got {'connect_args': 'timeout=3'}"
+    )
+
+
+def test_bind_key_without_db_is_an_error(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_BIND_KEY"] = "sessions"
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_BIND_KEY is 'sessions', but a bind belongs to Flask-SQLAlchemy:"
+        " pass its db to init_app, or leave the key unset"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "with_db", "created"),
+    [
+        ({}, False, True),
+        ({}, True, False),
+        ({"NAMEDSESSIONS_DATABASE_URI": "sqlite:///{tmp}/own.sqlite3"}, True, True),
+        ({"NAMEDSESSIONS_CREATE_TABLES": False}, False, False),
+        ({"NAMEDSESSIONS_CREATE_TABLES": True}, True, True),
+    ],
+)
+def test_create_tables_defaults_to_whether_the_database_is_our_own(
+    tmp_path: t.Any, config: dict[str, t.Any], with_db: bool, created: bool
+) -> None:
+    from flask_sqlalchemy import SQLAlchemy
+
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(
+        {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in config.items()}
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    db = SQLAlchemy()
+    db.init_app(app)
+    NamedSessions(app, db if with_db else None)
+    assert app.config["NAMEDSESSIONS_CREATE_TABLES"] == config.get("NAMEDSESSIONS_CREATE_TABLES")
+    assert get_state(app).settings.create_tables is created
+    with app.app_context():
+        get_state(app).store.dispose()
+        db.engine.dispose()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
 import pytest
+from flask import request
 
 from flask_namedsessions.config import DEFAULTS
 from flask_namedsessions.extension import get_state
@@ -59,3 +62,97 @@ def test_quickstart_runs_as_written(
     assert client.get("/logout").text == "bye"
     assert client.get("/home").status_code == 302
     assert (tmp_path / "instance" / "namedsessions.sqlite3").exists()
+
+
+def _files(name: str) -> dict[str, str]:
+    """The captioned Python blocks of one page, joined per file name."""
+    text = (DOCS / name).read_text()
+    found = re.findall(
+        r"^\.\. code-block:: python\n    :caption: (\S+)\n\n((?:    .*\n|\n)+)", text, re.MULTILINE
+    )
+    files: dict[str, str] = {}
+    for filename, block in found:
+        code = "\n".join(line[4:] for line in block.splitlines())
+        files[filename] = files.get(filename, "") + code + "\n\n"
+    return files
+
+
+def test_testing_page_runs_as_written(tmp_path: Path) -> None:
+    """The Testing page is a small project: its app, fixtures and tests pass
+    under pytest, warnings as errors."""
+    files = _files("testing.rst")
+    assert sorted(files) == ["conftest.py", "myapp.py", "test_cart.py"]
+    for filename, code in files.items():
+        (tmp_path / filename).write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("5 passed")
+
+
+def test_cookieless_csrf_recipe_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default store is in the instance folder
+    namespace: dict[str, t.Any] = {"__name__": "recipe"}
+    exec(compile("\n".join(_python_blocks("cookieless.rst")), "cookieless.rst", "exec"), namespace)
+    app = namespace["app"]
+
+    @app.route("/flask-session", methods=["GET", "POST"])
+    def flask_session() -> str:
+        from flask import session
+
+        if request.method == "POST":
+            session["seen"] = True
+        return str(session.get("seen", False))
+
+    app.config["SECRET_KEY"] = "test"
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+
+    def form_fields(page: str) -> dict[str, str]:
+        return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)"', page))
+
+    try:
+        # With cookies: the token checks, a wrong one or another site's request fails.
+        client = app.test_client()
+        fields = form_fields(client.get("/comment").text)
+        token = fields["csrf_token"]
+        assert client.post("/comment", data={"csrf_token": token}, headers=same_site).text == (
+            "thank you"
+        )
+        assert (
+            client.post("/comment", data={"csrf_token": "x"}, headers=same_site).status_code == 400
+        )
+        assert client.post("/comment", data={}, headers=same_site).status_code == 400
+        cross = {"Sec-Fetch-Site": "cross-site"}
+        assert client.post("/comment", data={"csrf_token": token}, headers=cross).status_code == 403
+        evil = {"Origin": "https://evil.example"}
+        assert client.post("/comment", data={"csrf_token": token}, headers=evil).status_code == 403
+        # Another visitor's session and token, sent by a browser that says
+        # nothing of where the form was: the visitor's cookie decides.
+        attacker = form_fields(app.test_client(use_cookies=False).get("/comment").text)
+        assert set(attacker) == {"_session:csrf", "csrf_token"}
+        assert client.post("/comment", data=attacker).status_code == 400
+        assert client.post("/comment", data={"csrf_token": token}).text == "thank you"
+
+        # Without cookies: the ID and the token travel in the form.
+        bare = app.test_client(use_cookies=False)
+        fields = form_fields(bare.get("/comment").text)
+        assert bare.post("/comment", data=fields, headers=same_site).text == "thank you"
+        wrong = {**fields, "csrf_token": "x"}
+        assert bare.post("/comment", data=wrong, headers=same_site).status_code == 400
+        # ...where flask.session, Flask's cookie, is empty on every request.
+        assert bare.post("/flask-session", headers=same_site, data=fields).text == "True"
+        assert bare.get("/flask-session").text == "False"
+        assert (
+            client.post("/flask-session", headers=same_site, data={"csrf_token": token}).text
+            == "True"
+        )
+        assert client.get("/flask-session").text == "True"
+    finally:
+        get_state(app).store.dispose()

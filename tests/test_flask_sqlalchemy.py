@@ -16,6 +16,7 @@ from sqlalchemy.orm import mapped_column
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
+from flask_namedsessions import SessionStoreError
 from flask_namedsessions.extension import get_state
 
 
@@ -129,6 +130,7 @@ def test_bind_key_and_table_prefix(database_url: str, tmp_path: t.Any) -> None:
         SQLALCHEMY_BINDS={"sessions": database_url},
         NAMEDSESSIONS_BIND_KEY="sessions",
         NAMEDSESSIONS_TABLE_PREFIX="bound_",
+        NAMEDSESSIONS_CREATE_TABLES=True,
     )
     db.init_app(app)
     NamedSessions(app, db=db)
@@ -172,3 +174,221 @@ def test_unknown_bind_key_is_a_clear_error(tmp_path: t.Any) -> None:
         " of flask-namedsessions"
     )
     assert "namedsessions" not in app.extensions
+
+
+SHARED_CONNECTION = (
+    ", whose one connection the sessions would share with the application: saving a"
+    " session would commit the application's unfinished work. Give the sessions their"
+    " own NAMEDSESSIONS_DATABASE_URI (an SQLite file, for example)"
+)
+
+
+def _app_with_db(tmp_path: t.Any, **config: t.Any) -> tuple[Flask, SQLAlchemy]:
+    db = SQLAlchemy()
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    app.config.update(TESTING=True, **config)
+    db.init_app(app)
+    return app, db
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite+pysqlite:///:memory:",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:memdb?mode=memory&cache=shared&uri=true",
+    ],
+)
+# SQLAlchemy says it will stop choosing a pool from mode=memory.
+@pytest.mark.filterwarnings("ignore:Selection of the SingletonThreadPool")
+def test_in_memory_sqlite_of_the_app_is_refused(tmp_path: t.Any, uri: str) -> None:
+    app, db = _app_with_db(tmp_path, SQLALCHEMY_DATABASE_URI=uri)
+    with pytest.raises(RuntimeError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == (
+        "SQLALCHEMY_DATABASE_URI is an in-memory SQLite database" + SHARED_CONNECTION
+    )
+    assert "namedsessions" not in app.extensions
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_in_memory_bind_is_refused(tmp_path: t.Any) -> None:
+    app, db = _app_with_db(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        SQLALCHEMY_BINDS={"sessions": "sqlite://"},
+        NAMEDSESSIONS_BIND_KEY="sessions",
+    )
+    with pytest.raises(RuntimeError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == (
+        "SQLALCHEMY_BINDS['sessions'] is an in-memory SQLite database" + SHARED_CONNECTION
+    )
+
+
+def test_engine_with_one_shared_connection_is_refused(tmp_path: t.Any) -> None:
+    app, db = _app_with_db(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"poolclass": sa.pool.StaticPool},
+    )
+    with pytest.raises(RuntimeError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == "SQLALCHEMY_DATABASE_URI uses StaticPool" + SHARED_CONNECTION
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "app_uri",
+    [
+        # the usual test setup: the sessions get a file of their own
+        "sqlite://",
+        # a file database, in both spellings, is shared as it is
+        "sqlite:///{tmp}/app.sqlite3",
+        "sqlite:///file:{tmp}/app.sqlite3?uri=true",
+    ],
+)
+def test_pending_app_work_is_not_committed_by_a_save(tmp_path: t.Any, app_uri: str) -> None:
+    own = (
+        {}
+        if app_uri != "sqlite://"
+        else {"NAMEDSESSIONS_DATABASE_URI": f"sqlite:///{tmp_path / 'sessions.sqlite3'}"}
+    )
+    app, db = _app_with_db(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=app_uri.format(tmp=tmp_path),
+        NAMEDSESSIONS_CREATE_TABLES=True,
+        **own,
+    )
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "notes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    NamedSessions(app, db)
+    with app.app_context():
+        db.create_all()
+
+    @app.route("/")
+    def index() -> str:
+        db.session.add(Note())
+        if own:
+            # Written, not committed. On a shared SQLite file this would hold
+            # the database's one write lock past the save (see guarantees).
+            db.session.flush()
+        session = session_start("cart")
+        session["n"] = (session.get("n") or 0) + 1
+        return str(g.n)
+
+    @app.teardown_request
+    def roll_back(_exc: t.Any) -> None:
+        db.session.rollback()
+
+    client = app.test_client()
+    try:
+        assert client.get("/").text == "1"
+        assert client.get("/").text == "2"
+        with app.app_context():
+            assert db.session.query(Note).count() == 0
+            own_tables = "namedsessions_sessions" not in db.metadata.tables
+            assert own_tables is bool(own)
+    finally:
+        get_state(app).store.dispose()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_db_must_be_set_up_on_the_app_first(tmp_path: t.Any) -> None:
+    db = SQLAlchemy()
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    with pytest.raises(RuntimeError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == (
+        "the Flask-SQLAlchemy db given to flask-namedsessions is not set up on this app:"
+        " call db.init_app(app) before init_app of flask-namedsessions"
+    )
+
+
+def test_engine_options_with_the_apps_engine_are_an_error(tmp_path: t.Any) -> None:
+    app, db = _app_with_db(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        NAMEDSESSIONS_ENGINE_OPTIONS={"pool_size": 3},
+    )
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_ENGINE_OPTIONS applies only to the extension's own engine, but the"
+        " sessions use Flask-SQLAlchemy's: set SQLALCHEMY_ENGINE_OPTIONS (or"
+        " SQLALCHEMY_BINDS) instead, or give the sessions their own"
+        " NAMEDSESSIONS_DATABASE_URI"
+    )
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_database_uri_and_bind_key_together_are_an_error(tmp_path: t.Any) -> None:
+    app, db = _app_with_db(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        SQLALCHEMY_BINDS={"sessions": f"sqlite:///{tmp_path / 'b.sqlite3'}"},
+        NAMEDSESSIONS_BIND_KEY="sessions",
+        NAMEDSESSIONS_DATABASE_URI=f"sqlite:///{tmp_path / 'own.sqlite3'}",
+    )
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app, db)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_DATABASE_URI and NAMEDSESSIONS_BIND_KEY are both set: the URI"
+        " gives the sessions a database of their own, the bind key one of"
+        " Flask-SQLAlchemy's; set only one"
+    )
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def test_missing_tables_with_db_name_the_table_and_the_fix(
+    database_url: str, tmp_path: t.Any
+) -> None:
+    """With db, migrations own the schema: nothing creates the tables but
+    the commands, and the error says which table is missing and how to fix it."""
+    app, db = _app_with_db(
+        tmp_path, SQLALCHEMY_DATABASE_URI=database_url, NAMEDSESSIONS_TABLE_PREFIX="mt_"
+    )
+    NamedSessions(app, db)
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart")["n"] = 1
+        return "saved"
+
+    runner = app.test_cli_runner()
+    fix = (
+        " does not exist; create the session tables with 'flask db upgrade'"
+        " (Flask-Migrate) or 'flask namedsessions create-tables'"
+    )
+    try:
+        with pytest.raises(SessionStoreError) as info:
+            app.test_client().get("/")
+        assert str(info.value) == "saving session 'cart' failed: the table 'mt_sessions'" + fix
+        stats = runner.invoke(args=["namedsessions", "stats"])
+        assert (stats.exit_code, stats.output) == (
+            1,
+            "Error: reading session statistics failed: the table 'mt_sessions'" + fix + "\n",
+        )
+        with app.app_context():
+            assert not sa.inspect(db.engine).has_table("mt_sessions")
+        assert runner.invoke(args=["namedsessions", "create-tables"]).exit_code == 0
+        assert app.test_client().get("/").text == "saved"
+    finally:
+        with app.app_context():
+            get_state(app).store.tables.sessions.metadata.drop_all(
+                db.engine,
+                tables=[db.metadata.tables["mt_variables"], db.metadata.tables["mt_sessions"]],
+            )
+            db.engine.dispose()

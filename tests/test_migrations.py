@@ -30,7 +30,6 @@ def migrating_app(database_url: str, tmp_path: Path) -> t.Iterator[tuple[Flask, 
     app.config.update(
         SQLALCHEMY_DATABASE_URI=database_url,
         NAMEDSESSIONS_TABLE_PREFIX=PREFIX,
-        NAMEDSESSIONS_CREATE_TABLES=False,
     )
     db.init_app(app)
     NamedSessions(app, db=db)

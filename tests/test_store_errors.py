@@ -50,4 +50,8 @@ def test_store_error_without_a_handler_is_a_500(tmp_path: Path, caplog: t.Any) -
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = app.test_client().get("/new")
     assert response.status_code == 500
-    assert "creating the session tables failed" in caplog.text
+    assert (
+        "flask_namedsessions.exceptions.SessionStoreError: creating the session tables"
+        f" failed: no connection to the SQLite database '{tmp_path}'"
+        " (OperationalError: unable to open database file)\n"
+    ) in caplog.text

@@ -96,9 +96,11 @@ def test_store_error_while_down_and_recovery_without_restart(
             status, body, _ = fetch(f"{base}/get?sid={sid}")
             assert time.monotonic() - began < 10
             assert status == 503
-            # A worker that never reached the database yet says so.
+            # A worker that never reached the database yet says so; a failed
+            # connection says where the database is.
             assert re.match(
                 r"(loading session 'shared'|creating the session tables) failed"
+                r": no connection to the \w+ database '[^']*' at 127\.0\.0\.1:\d+"
                 r" \(OperationalError: ",
                 body,
             ), body
