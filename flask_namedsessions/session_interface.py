@@ -274,7 +274,10 @@ class ServerSession(SessionMixin):
         if named is None or named.ended or named.aborted:
             return
         if not len(self):
-            if named.result != "new" or self.modified:
+            # A stored session is ended; so is a new one that was cleared
+            # while the browser sent a cookie for it, which then expires.
+            carried = self._sessions.settings.flask_cookie_name in self._sessions.request.cookies
+            if named.result != "new" or (self.modified and carried):
                 named.end()
             else:
                 named.abort()
