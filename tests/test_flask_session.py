@@ -108,12 +108,22 @@ def test_keys_are_the_named_sessions_variables_and_never_touch_g(app: Flask) -> 
         "_user_id": "7",
         "__class__": 3,
     }
-    assert stored(app) == {"a key with spaces": "1", "get": "2", "_user_id": '"7"', "__class__": "3"}
+    assert stored(app) == {
+        "a key with spaces": "1",
+        "get": "2",
+        "_user_id": '"7"',
+        "__class__": "3",
+    }
 
 
 @pytest.mark.parametrize(
     ("key", "shown"),
-    [(1, "1"), ("x" * 129, "'" + "x" * 129 + "'"), ("a\x00b", "'a\\x00b'"), ("\ud800", "'\\ud800'")],
+    [
+        (1, "1"),
+        ("x" * 129, "'" + "x" * 129 + "'"),
+        ("a\x00b", "'a\\x00b'"),
+        ("\ud800", "'\\ud800'"),
+    ],
 )
 def test_a_key_the_tables_cannot_hold_names_session_and_key(
     app: Flask, key: t.Any, shown: str
@@ -411,7 +421,8 @@ def test_samesite_unset_takes_namedsessions_cookie_samesite(
         (
             "PERMANENT_SESSION_LIFETIME",
             0,
-            "PERMANENT_SESSION_LIFETIME must be a positive duration (a timedelta or seconds), got 0",
+            "PERMANENT_SESSION_LIFETIME must be a positive duration (a timedelta or"
+            " seconds), got 0",
         ),
         ("SESSION_REFRESH_EACH_REQUEST", 1, "SESSION_REFRESH_EACH_REQUEST must be True or False"),
         (
@@ -434,8 +445,7 @@ def test_flask_session_name_must_be_a_session_name(make_app: t.Callable[..., Fla
     with pytest.raises(ValueError) as info:
         make_app(NAMEDSESSIONS_FLASK_SESSION="a b")
     assert str(info.value) == (
-        "NAMEDSESSIONS_FLASK_SESSION must be None or a session name (A-Z a-z 0-9 _ . -),"
-        " got 'a b'"
+        "NAMEDSESSIONS_FLASK_SESSION must be None or a session name (A-Z a-z 0-9 _ . -), got 'a b'"
     )
 
 
