@@ -112,7 +112,11 @@ class NamedSessions:
         state = State(settings=settings, store=store)
         interface = None
         if settings.flask_session is not None:
-            interface = NamedSessionInterface(state, flask_session_settings(app, settings), _close)
+
+            def begin() -> context.RequestSessions:
+                return context.begin(state.settings, state.store, state.clock)
+
+            interface = NamedSessionInterface(begin, flask_session_settings(app, settings), _close)
         app.extensions[EXTENSION_KEY] = state
         app.before_request(_before_request)
         app.after_request(_after_request)

@@ -28,12 +28,10 @@ if t.TYPE_CHECKING:
     from flask import Request
     from flask import Response
 
-    from .clock import Clock
     from .config import CookieOptions
     from .config import Settings
     from .config import TrackingMode
     from .session import NamedSession
-    from .store import Store
 
 __all__ = [
     "PERMANENT",
@@ -50,19 +48,6 @@ PERMANENT = "_permanent"
 
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _ATTRIBUTE_RE = re.compile(r"[^;,\s\x00-\x1f\x7f]+\Z")
-
-
-class _AppState(t.Protocol):
-    """What the interface needs of the extension's per-app state."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def store(self) -> Store: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,7 +278,7 @@ class NamedSessionInterface(SessionInterface):
     """Serves ``flask.session`` from the named session
     ``NAMEDSESSIONS_FLASK_SESSION``; installed by ``init_app``.
 
-    :param state: the app's state (settings, store, clock).
+    :param begin: this request's sessions, created on first use.
     :param config: Flask's session settings, checked.
     :param close: saves and sends this request's sessions on the response,
         returning the response to send (the app's answer to a failed save).
@@ -301,18 +286,17 @@ class NamedSessionInterface(SessionInterface):
 
     def __init__(
         self,
-        state: _AppState,
+        begin: t.Callable[[], context.RequestSessions],
         config: FlaskSessionSettings,
         close: t.Callable[[context.RequestSessions, Response], Response],
     ) -> None:
-        self._state = state
+        self._begin = begin
         self._config = config
         self._close = close
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         """A session that loads nothing until it is used."""
-        state = self._state
-        sessions = context.begin(state.settings, state.store, state.clock)
+        sessions = self._begin()
         sessions.closed_by_interface = True
         return ServerSession(sessions, self._config)
 

@@ -23,6 +23,7 @@ from wtforms import StringField
 from flask_namedsessions import get_session
 from flask_namedsessions import NamedSessions
 from flask_namedsessions.extension import get_state
+from tests.test_flask_session import cookie_of
 
 
 class User(UserMixin):
@@ -32,14 +33,6 @@ class User(UserMixin):
 
 class NoteForm(FlaskForm):
     note = StringField("note")
-
-
-def cookie_of(response: t.Any, name: str = "session") -> str | None:
-    for header in response.headers.getlist("Set-Cookie"):
-        key, _, rest = header.partition("=")
-        if key == name:
-            return rest.split(";", 1)[0]
-    return None
 
 
 def with_cookie(app: Flask, value: str | None) -> t.Any:

@@ -14,20 +14,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from flask_namedsessions.ids import is_valid_id
+from tests.test_flask_session import cookie_of
 
 junk = st.one_of(
     st.text(max_size=300),
     st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
     st.sampled_from(["", "%", "%zz", "%00", "a" * 129, "a" * 5000, "' OR 1=1 --", "é", '"x"']),
 )
-
-
-def cookie_of(response: t.Any) -> str | None:
-    for header in response.headers.getlist("Set-Cookie"):
-        key, _, rest = header.partition("=")
-        if key == "session":
-            return rest.split(";", 1)[0]
-    return None
 
 
 @pytest.fixture

@@ -9,16 +9,21 @@ from flask import Flask
 from flask import session
 from flask_wtf.csrf import generate_csrf
 
+from tests.test_flask_session import cookie_of
 from tests.test_races import overlap
 from tests.test_races import Pause
 
 
-def cookie_of(response: t.Any) -> str | None:
-    for header in response.headers.getlist("Set-Cookie"):
-        key, _, rest = header.partition("=")
-        if key == "session":
-            return rest.split(";", 1)[0]
-    return None
+def opener(app: Flask, sid: str | None) -> t.Callable[[], t.Any]:
+    """Makes test clients that carry the session cookie ``sid``."""
+    assert sid
+
+    def client() -> t.Any:
+        c = app.test_client()
+        c.set_cookie("session", sid)
+        return c
+
+    return client
 
 
 def test_a_csrf_token_and_a_cart_written_at_once_are_both_kept(
@@ -47,13 +52,7 @@ def test_a_csrf_token_and_a_cart_written_at_once_are_both_kept(
     def dump() -> dict[str, t.Any]:
         return dict(session)
 
-    sid = cookie_of(app.test_client().get("/start"))
-    assert sid
-
-    def client() -> t.Any:
-        c = app.test_client()
-        c.set_cookie("session", sid)
-        return c
+    client = opener(app, cookie_of(app.test_client().get("/start")))
 
     token = overlap(
         lambda: client().get("/form?pause=1"), pause, lambda: client().get("/add/apple")
@@ -91,13 +90,7 @@ def test_a_change_in_place_and_another_key_written_at_once_are_both_kept(
     def dump() -> dict[str, t.Any]:
         return dict(session)
 
-    sid = cookie_of(app.test_client().get("/start"))
-    assert sid
-
-    def client() -> t.Any:
-        c = app.test_client()
-        c.set_cookie("session", sid)
-        return c
+    client = opener(app, cookie_of(app.test_client().get("/start")))
 
     overlap(lambda: client().get("/add/plum?pause=1"), pause, lambda: client().get("/user/bob"))
     assert client().get("/dump").json == {"cart": ["apple", "plum"], "user": "bob"}
