@@ -200,3 +200,20 @@ def test_flask_wtf_csrf_token_and_flash_live_in_the_session(
     # another browser has no token in its session
     other = app.test_client().post("/note", data={"note": "x", "csrf_token": token})
     assert other.status_code == 400 and "The CSRF session token is missing." in other.text
+
+
+def test_a_login_by_remember_cookie_changes_a_planted_id(
+    login_app: t.Callable[..., Flask],
+) -> None:
+    app = login_app()
+    remembered = app.test_client()
+    remembered.get("/login/ada?remember=1")
+    token = remembered.get_cookie("remember_token")
+    planted = cookie_of(app.test_client().get("/plant"))
+    assert token is not None and planted
+    victim = with_cookie(app, planted)
+    victim.set_cookie("remember_token", token.value)
+    response = victim.get("/me")
+    assert response.text == "ada"
+    assert cookie_of(response) not in (None, planted)
+    assert with_cookie(app, planted).get("/me").text == "None"

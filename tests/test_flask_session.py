@@ -492,3 +492,23 @@ def test_flask_session_travels_by_link_when_configured(make_app: t.Callable[...,
     again = client.get(link, headers={"Sec-Fetch-Site": "same-origin"})
     assert "n=2" in again.text
     assert again.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize(
+    ("config", "attributes"),
+    [
+        (
+            {"SESSION_COOKIE_NAME": "__Host-sid", "SESSION_COOKIE_PATH": "/app"},
+            "Secure; HttpOnly; Path=/; SameSite=Lax",
+        ),
+        ({"SESSION_COOKIE_SAMESITE": "none"}, "Secure; HttpOnly; Path=/; SameSite=None"),
+    ],
+)
+def test_cookie_rules_browsers_demand(
+    make_app: t.Callable[..., Flask], config: dict[str, t.Any], attributes: str
+) -> None:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", **config)
+    app.add_url_rule("/set", view_func=lambda: session.update(k=1) or "")
+    name = config.get("SESSION_COOKIE_NAME", "session")
+    header = set_cookie_header(app.test_client().get("/set"), name)
+    assert header.split("; ", 1)[1] == attributes
