@@ -92,6 +92,10 @@ def carry_sessions() -> Response | None:
             if not _from_this_site():
                 abort(400, "This form came from another site with a session ID.")
         else:
+            # Hooks that run after this one may still read flask.session
+            # (Flask-Login's does): it must not put the ID back into the
+            # redirect's address.
+            get_session(FLASK_SESSION).abort()
             kept = [(k, v) for k, v in request.args.items(multi=True) if k not in unusable]
             query = urlencode(kept)
             # Absolute, so that a path such as //host/ cannot lead elsewhere.
