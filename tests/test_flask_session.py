@@ -512,3 +512,13 @@ def test_cookie_rules_browsers_demand(
     name = config.get("SESSION_COOKIE_NAME", "session")
     header = set_cookie_header(app.test_client().get("/set"), name)
     assert header.split("; ", 1)[1] == attributes
+
+
+def test_save_empty_does_not_store_an_empty_flask_session(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", NAMEDSESSIONS_SAVE_EMPTY=True)
+    app.add_url_rule("/read", view_func=lambda: str(session.get("k")))
+    response = app.test_client().get("/read")
+    assert "Set-Cookie" not in response.headers
+    assert session_rows(app) == 0
