@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -295,3 +298,21 @@ def test_account_form_without_its_token_is_refused(example: Flask) -> None:
     client.get("/account/login")
     page = client.post("/account/login", data={"name": "Ada"}).text
     assert 'id="csrf-error">The CSRF token is missing.<' in page
+
+
+def test_runs_without_flask_login_and_flask_wtf(tmp_path: t.Any) -> None:
+    """README's first command installs neither: the account area stays out."""
+    code = (
+        "import sys\n"
+        "sys.modules['flask_login'] = sys.modules['flask_wtf'] = None\n"
+        "from example_app import create_app\n"
+        f"app = create_app({{'NAMEDSESSIONS_DATABASE_URI': 'sqlite:///{tmp_path}/x.db'}})\n"
+        "client = app.test_client()\n"
+        "page = client.get('/').text\n"
+        "print(client.get('/account/').status_code, 'pip install flask-login flask-wtf' in page)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "404 True\n"
