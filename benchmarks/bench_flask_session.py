@@ -21,6 +21,7 @@ import typing as t
 import warnings
 
 from bench_requests import cookie_of
+from bench_requests import drop_tables
 from bench_requests import measure
 from bench_requests import PG_URL
 from flask import Flask
@@ -31,7 +32,6 @@ from flask_login import LoginManager
 from flask_login import UserMixin
 
 from flask_namedsessions import NamedSessions
-from flask_namedsessions.extension import get_state
 
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "2"))
 #: Flask-Session's key prefix in Redis: only these keys are deleted afterwards.
@@ -151,14 +151,7 @@ def bench(label: str, url: str, seconds: float, rounds: int, redis_too: bool) ->
         for name in apps:
             value = medians[f"{name}, {kind}"]
             print(f"| {name}, {kind} | {value:,.0f} | {value / base:.2f}x | {value / off:.2f}x |")
-    with ours_app.app_context():
-        store = get_state(ours_app).store
-        store.tables.sessions.metadata.drop_all(store.engine)
-        store.dispose()
-    for app, db in ((fs_app, fs_db), (fs_off_app, fs_off_db)):
-        with app.app_context():
-            db.metadata.drop_all(db.engine)
-            db.engine.dispose()
+    drop_tables(ours_app, [(fs_app, fs_db), (fs_off_app, fs_off_db)])
     if redis_client is not None:
         keys = list(redis_client.scan_iter(match=REDIS_PREFIX + "*"))
         if keys:
