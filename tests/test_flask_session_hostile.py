@@ -123,3 +123,24 @@ def test_duplicate_cookies_load_no_copy_and_set_no_cookie(app: Flask) -> None:
     )
     assert response.text == "1 None"
     assert cookie_of(response) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC 4: a link- or auto-tracked session takes the parameter only from a"
+    " request a page of this site started; tracking.py's reads_param does not hold it yet",
+)
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "none"])
+def test_an_id_in_a_link_from_elsewhere_is_ignored_in_auto_mode(
+    make_app: t.Callable[..., Flask], site: str
+) -> None:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", NAMEDSESSIONS_FLASK_SESSION_TRACKING="auto")
+    app.add_url_rule("/own", view_func=lambda: session.update(owner="victim") or "")
+    app.add_url_rule("/who", view_func=lambda: str(session.get("owner")))
+    victim = app.test_client().get("/own")
+    planted = cookie_of(victim)
+    assert planted
+    response = app.test_client().get(
+        f"/who?_session:main={planted}", headers={"Sec-Fetch-Site": site}
+    )
+    assert response.text == "None"
