@@ -522,3 +522,65 @@ def test_save_empty_does_not_store_an_empty_flask_session(
     response = app.test_client().get("/read")
     assert "Set-Cookie" not in response.headers
     assert session_rows(app) == 0
+
+
+def failing_save_app(make_app: t.Callable[..., Flask], handler: bool) -> Flask:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", PROPAGATE_EXCEPTIONS=False)
+    if handler:
+
+        @app.errorhandler(SessionValueError)
+        def refused(exc: SessionValueError) -> tuple[str, int, dict[str, str]]:
+            return str(exc), 422, {"X-Handled": "yes"}
+
+    @app.route("/bad")
+    def bad() -> str:
+        session["ok"] = 1
+        session["bad"] = object()  # found at the save, after the view returned
+        return "should not be sent"
+
+    return app
+
+
+def test_a_failed_save_is_answered_by_the_apps_handler(make_app: t.Callable[..., Flask]) -> None:
+    app = failing_save_app(make_app, handler=True)
+    response = app.test_client().get("/bad")
+    assert (response.status_code, response.headers["X-Handled"]) == (422, "yes")
+    assert response.text == (
+        "cannot store variable 'bad' of session 'main': object values are not supported"
+        " (use dict with str keys, list, tuple, str, bytes, numbers, bool, None, datetime,"
+        " UUID or Markup)"
+    )
+    assert cookie_of(response) is None
+    assert session_rows(app) == 0
+
+
+def test_a_failed_save_without_a_handler_is_a_500_that_saves_nothing(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    app = failing_save_app(make_app, handler=False)
+    response = app.test_client().get("/bad")
+    assert response.status_code == 500
+    assert "should not be sent" not in response.text
+    assert cookie_of(response) is None
+    assert session_rows(app) == 0
+
+
+@pytest.mark.parametrize("save_on_error", [False, True])
+def test_a_request_that_raises_saves_nothing_unless_configured(
+    make_app: t.Callable[..., Flask], save_on_error: bool
+) -> None:
+    app = make_app(
+        NAMEDSESSIONS_FLASK_SESSION="main",
+        NAMEDSESSIONS_SAVE_ON_ERROR=save_on_error,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+
+    @app.route("/boom")
+    def boom() -> str:
+        session["k"] = "v"
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert (cookie_of(response) is not None) is save_on_error
+    assert stored(app) == ({"k": '"v"'} if save_on_error else {})
