@@ -22,6 +22,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_namedsessions import NamedSessions
 from flask_namedsessions.extension import get_state
 
+# Flask-Session 0.8 itself calls datetime.utcnow(), deprecated on Python 3.12.
+pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
+
 
 class User(UserMixin):
     def __init__(self, user_id: str) -> None:
