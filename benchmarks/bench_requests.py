@@ -209,17 +209,22 @@ def bench(label: str, url: str, seconds: float, rounds: int) -> None:
             f"| {name} | {value:,.0f} | {value / floor:.2f}x"
             f" | {value / fs_default:.2f}x | {value / fs_off:.2f}x |"
         )
+    drop_tables(ours_app, [(fs_app, fs_db), (fs_off_app, fs_off_db)])
+    with select_engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_kv"))
+    select_engine.dispose()
+
+
+def drop_tables(ours_app: Flask, flask_session_apps: list[tuple[Flask, t.Any]]) -> None:
+    """Drop the tables a run made: ours, and Flask-Session's."""
     with ours_app.app_context():
         store = get_state(ours_app).store
         store.tables.sessions.metadata.drop_all(store.engine)
         store.dispose()
-    for app, db in ((fs_app, fs_db), (fs_off_app, fs_off_db)):
+    for app, db in flask_session_apps:
         with app.app_context():
             db.metadata.drop_all(db.engine)
             db.engine.dispose()
-    with select_engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS bench_kv"))
-    select_engine.dispose()
 
 
 def main() -> None:

@@ -16,6 +16,13 @@ from werkzeug.exceptions import HTTPException
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import SessionStoreError
 
+from . import carry
+
+try:  # the account area needs Flask-Login and Flask-WTF
+    from . import account
+except ImportError:
+    account = None  # type: ignore[assignment]
+
 named_sessions = NamedSessions()
 
 
@@ -23,19 +30,23 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Build the example app; ``config`` overrides for tests."""
     app = Flask(__name__)
     app.config.update(
-        # Nothing reads it yet (the app does not use flask.session), but the
-        # CSRF protection of its forms will sign with it. "dev" is for a
-        # checkout only: elsewhere set FLASK_SECRET_KEY, read just below.
+        # The CSRF protection of the account area's forms signs with it.
+        # "dev" is for a checkout only: elsewhere set FLASK_SECRET_KEY, read
+        # just below.
         SECRET_KEY="dev",
         NAMEDSESSIONS_DATABASE_URI=os.environ.get("NAMEDSESSIONS_DATABASE_URI"),
         # Cookies where the browser takes them, links where it does not.
         NAMEDSESSIONS_DEFAULT_TRACKING="auto",
+        # flask.session is the named session "main", tracked the same way;
+        # its cookie is named like the others' (session_<name>).
+        NAMEDSESSIONS_FLASK_SESSION=carry.FLASK_SESSION,
+        NAMEDSESSIONS_FLASK_SESSION_TRACKING="auto",
+        SESSION_COOKIE_NAME="session_" + carry.FLASK_SESSION,
     )
     app.config.from_prefixed_env()
     app.config.update(config or {})
     named_sessions.init_app(app)
 
-    from . import carry
     from . import features
     from . import login
     from . import overview
@@ -44,6 +55,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     for module in (carry, prefs, login, shop, features, overview):
         app.register_blueprint(module.bp)
+    if account is not None:
+        account.init_app(app)
 
     @app.route("/")
     def index() -> str:
@@ -54,7 +67,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     @app.context_processor
     def in_links() -> dict[str, t.Any]:
-        return {"carried_in_links": carry.carried_in_links}
+        return {"carried_in_links": carry.carried_in_links, "has_account": account is not None}
 
     @app.template_filter("minutes")
     def minutes(value: float) -> str:

@@ -40,6 +40,9 @@ from flask_namedsessions import SessionNotStarted
 
 bp = Blueprint("carry", __name__)
 
+#: The session that serves ``flask.session`` (the account area).
+FLASK_SESSION = "main"
+
 #: The sessions a visitor may hold, with what ``session_start`` needs to
 #: carry each one from page to page.
 SESSIONS: dict[str, dict[str, t.Any]] = {
@@ -89,6 +92,10 @@ def carry_sessions() -> Response | None:
             if not _from_this_site():
                 abort(400, "This form came from another site with a session ID.")
         else:
+            # Hooks that run after this one may still read flask.session
+            # (Flask-Login's does): it must not put the ID back into the
+            # redirect's address.
+            get_session(FLASK_SESSION).abort()
             kept = [(k, v) for k, v in request.args.items(multi=True) if k not in unusable]
             query = urlencode(kept)
             # Absolute, so that a path such as //host/ cannot lead elsewhere.
@@ -96,13 +103,15 @@ def carry_sessions() -> Response | None:
     for name, options in SESSIONS.items():
         if has_session(name):
             session_start(name, **options)
+    if has_session(FLASK_SESSION):
+        get_session(FLASK_SESSION)  # opens flask.session: links carry it on
     return None
 
 
 def carried_in_links() -> list[str]:
     """The names of the sessions whose IDs this page's links carry."""
     names = []
-    for name in SESSIONS:
+    for name in [*SESSIONS, FLASK_SESSION]:
         try:
             session: NamedSession = get_session(name)
         except SessionNotStarted:

@@ -12,6 +12,7 @@ from .config import MAX_MINUTES
 from .config import valid_time
 from .extension import get_state
 from .session import NamedSession
+from .session_interface import named_flask_session
 from .tracking import chosen_mode
 
 __all__ = [
@@ -88,14 +89,19 @@ def session_start(
     .. versionadded:: 0.1
     """
     ids.check_name(name)
+    sessions = request_sessions()
+    settings = sessions.settings
+    if name == settings.flask_session:
+        raise ValueError(
+            f"session {name!r} serves flask.session (NAMEDSESSIONS_FLASK_SESSION):"
+            f" use flask.session, or get_session({name!r}) for its NamedSession"
+        )
     expires = _minutes("expires", expires, name)
     cookie_expires = _minutes("cookie_expires", cookie_expires, name)
     if id is not None and not ids.is_valid_id(id):
         raise ValueError(
             f"invalid id= for session {name!r}: use 1 to 128 characters from A-Z a-z 0-9 - _ . ~"
         )
-    sessions = request_sessions()
-    settings = sessions.settings
     mode, with_cookie = chosen_mode(
         settings, use_cookie=use_cookie, use_link=use_link, use_none=use_none, use_auto=use_auto
     )
@@ -115,12 +121,16 @@ def session_start(
 
 
 def get_session(name: str) -> NamedSession:
-    """The session ``name`` started in this request.
+    """The session ``name`` started in this request; the session behind
+    ``flask.session`` (``NAMEDSESSIONS_FLASK_SESSION``) is opened on demand.
 
     :raises SessionNotStarted: if it was not started.
     """
     ids.check_name(name)
-    return request_sessions().get(name)
+    sessions = request_sessions()
+    if name == sessions.settings.flask_session and name not in sessions.sessions:
+        return named_flask_session()
+    return sessions.get(name)
 
 
 def session_id(name: str) -> str:
@@ -149,7 +159,7 @@ def session_end(name: str, *, secure: bool | None = None, httponly: bool | None 
     :param secure: override the ``Secure`` attribute the cookie is expired with.
     :param httponly: override the ``HttpOnly`` attribute likewise.
     """
-    ids.check_name(name)
+    get_session(name)
     request_sessions().end(name, secure=secure, httponly=httponly)
 
 

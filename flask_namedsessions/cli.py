@@ -11,9 +11,12 @@ import sys
 import typing as t
 
 import click
+import sqlalchemy as sa
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .exceptions import NamedSessionsError
+from .flask_session_import import import_sessions
 
 if t.TYPE_CHECKING:
     from .clock import Clock
@@ -38,6 +41,15 @@ class _AppState(t.Protocol):
 
 def _fail(exc: NamedSessionsError) -> click.ClickException:
     return click.ClickException(str(exc))
+
+
+def _flask_session_engine(store: Store) -> sa.Engine:
+    """Where Flask-Session's table is: the app's Flask-SQLAlchemy engine (of
+    ``SESSION_SQLALCHEMY_BIND_KEY``), else the sessions' own database."""
+    db = current_app.extensions.get("sqlalchemy")
+    if db is not None:
+        return t.cast(sa.Engine, db.engines[current_app.config.get("SESSION_SQLALCHEMY_BIND_KEY")])
+    return store.engine
 
 
 def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
@@ -100,6 +112,50 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
                 f"{row['name']:<24} {row['live']:>8} {row['expired']:>8}"
                 f" {row['variables']:>10}  {oldest:%Y-%m-%d %H:%M:%S} UTC"
             )
+
+    @cli.command("import-flask-session")
+    @click.option("--table", default="sessions", show_default=True, help="Flask-Session's table.")
+    @click.option(
+        "--key-prefix",
+        default="session:",
+        show_default=True,
+        help="Flask-Session's SESSION_KEY_PREFIX.",
+    )
+    @click.option("--dry-run", is_flag=True, help="Only count what would be imported.")
+    @with_appcontext
+    def import_flask_session(table: str, key_prefix: str, dry_run: bool) -> None:
+        """Copy Flask-Session's live SQLAlchemy sessions into flask.session's
+        named session, under the same IDs."""
+        state = get_state()
+        settings = state.settings
+        if settings.flask_session is None:
+            raise click.ClickException(
+                "set NAMEDSESSIONS_FLASK_SESSION to the session that serves flask.session first"
+            )
+        try:
+            found = import_sessions(
+                state.store,
+                _flask_session_engine(state.store),
+                settings,
+                current_app.permanent_session_lifetime.total_seconds() / 60,
+                state.clock(),
+                table=table,
+                key_prefix=key_prefix,
+                dry_run=dry_run,
+            )
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(exc).splitlines()[0]
+            raise click.ClickException(f"reading table {table!r} failed: {reason}") from None
+        for row_id, reason in found.skipped:
+            click.echo(f"Skipped row {row_id}: {reason}.")
+        click.echo(
+            f"Skipped {found.expired} expired, {len(found.skipped)} unreadable and"
+            f" {found.present} already present."
+        )
+        verb = "Would import" if dry_run else "Imported"
+        click.echo(f"{verb} {found.imported} sessions.")
 
     @cli.command("create-tables")
     @with_appcontext

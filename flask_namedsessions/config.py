@@ -43,6 +43,9 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_MAX_VARS": 100,
     "NAMEDSESSIONS_GC_PROBABILITY": 0.0,
     "NAMEDSESSIONS_GC_BATCH_SIZE": 1000,
+    "NAMEDSESSIONS_FLASK_SESSION": None,
+    "NAMEDSESSIONS_FLASK_SESSION_TRACKING": "cookie",
+    "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
 }
 
 #: How a session's ID travels, as configured or chosen by ``session_start``.
@@ -51,9 +54,12 @@ TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
 _SAMESITE = ("Lax", "Strict", "None")
 #: Keys that look like ours: a misspelled one is reported, not ignored.
 _OUR_PREFIX = "NAMEDSESSION"
+#: How ``flask.session``'s ID may travel (``"none"`` would lose it).
+FLASK_SESSION_TRACKING: tuple[TrackingMode, ...] = ("cookie", "auto", "link")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
+_SESSION_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +100,18 @@ class Settings:
     max_vars: int
     gc_probability: float
     gc_batch_size: int
+    #: the session that serves ``flask.session``, if any
+    flask_session: str | None = None
+    flask_session_tracking: TrackingMode = "cookie"
+    #: its cookie: Flask's ``SESSION_COOKIE_NAME``
+    flask_cookie_name: str = "session"
+    regenerate_on_login: bool = True
 
     def cookie_name(self, name: str) -> str:
-        """The cookie that carries session ``name``'s ID."""
+        """The cookie that carries session ``name``'s ID: Flask's own
+        ``SESSION_COOKIE_NAME`` for the session behind ``flask.session``."""
+        if name == self.flask_session:
+            return self.flask_cookie_name
         return f"{self.cookie_prefix}{name}"
 
     def param_name(self, name: str) -> str:
@@ -109,12 +124,13 @@ class Settings:
         changes = {k: v for k, v in overrides.items() if v is not None}
         return self.enforce(dataclasses.replace(self.cookie, **changes) if changes else self.cookie)
 
-    def enforce(self, options: CookieOptions) -> CookieOptions:
+    def enforce(self, options: CookieOptions, cookie_name: str | None = None) -> CookieOptions:
         """Force what browsers require, or they drop the cookie (and a cookie
         being expired would outlive its session): ``__Host-`` cookies are
         ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-`` and
-        partitioned cookies are ``Secure``."""
-        prefix = self.cookie_prefix
+        partitioned cookies are ``Secure``. The prefix is the configured one,
+        or that of ``cookie_name`` where given."""
+        prefix = self.cookie_prefix if cookie_name is None else cookie_name
         if prefix.startswith("__Host-"):
             return dataclasses.replace(options, secure=True, path="/", domain=None)
         if prefix.startswith("__Secure-") or options.partitioned:
@@ -277,6 +293,9 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
     cookie_path = r.text("NAMEDSESSIONS_COOKIE_PATH")
     cookie_domain = r.optional_text("NAMEDSESSIONS_COOKIE_DOMAIN")
     cookie_secure = r.flag("NAMEDSESSIONS_COOKIE_SECURE")
+    flask_session = r.optional_text("NAMEDSESSIONS_FLASK_SESSION")
+    if flask_session is not None and not _SESSION_NAME_RE.match(flask_session):
+        r._fail("NAMEDSESSIONS_FLASK_SESSION", "None or a session name (A-Z a-z 0-9 _ . -)")
     return Settings(
         database_uri=database_uri,
         engine_options=dict(options),
@@ -305,4 +324,27 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),
         gc_probability=probability,
         gc_batch_size=r.integer("NAMEDSESSIONS_GC_BATCH_SIZE"),
+        flask_session=flask_session,
+        flask_session_tracking=r.choice(
+            "NAMEDSESSIONS_FLASK_SESSION_TRACKING", FLASK_SESSION_TRACKING
+        ),
+        flask_cookie_name=_flask_cookie_name(config) if flask_session else "session",
+        regenerate_on_login=r.flag("NAMEDSESSIONS_REGENERATE_ON_LOGIN"),
     )
+
+
+#: A cookie name as RFC 6265 allows it (an HTTP token).
+_COOKIE_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}\Z")
+
+
+def _flask_cookie_name(config: t.Mapping[str, t.Any]) -> str:
+    """Flask's ``SESSION_COOKIE_NAME``, which ``flask.session``'s ID then
+    travels in, so that a cookie another session interface issued keeps
+    working."""
+    name = config.get("SESSION_COOKIE_NAME", "session")
+    if not isinstance(name, str) or not _COOKIE_NAME_RE.match(name):
+        raise ValueError(
+            "SESSION_COOKIE_NAME must be a cookie name (letters, digits and"
+            f" !#$%&'*+-.^_`|~), got {name!r}"
+        )
+    return name

@@ -129,6 +129,12 @@ class RequestSessions:
         self._id_in_body = False
         #: a :meth:`has` answer depended on the request's cookies
         self._read_cookies = False
+        #: closed by the session interface's ``save_session``, after every
+        #: ``after_request`` hook, rather than by the extension's own hook
+        self.closed_by_interface = False
+        #: run just before the save, when there is one (``flask.session``
+        #: decides there what its session keeps)
+        self._before_save: list[t.Callable[[], None]] = []
 
     def get(self, name: str) -> NamedSession:
         """The started session ``name``, or :exc:`SessionNotStarted`."""
@@ -136,6 +142,11 @@ class RequestSessions:
         if session is None:
             raise SessionNotStarted(name)
         return session
+
+    def before_save(self, func: t.Callable[[], None]) -> None:
+        """Call ``func`` before this request's sessions are saved (not if
+        nothing is saved: a failed request)."""
+        self._before_save.append(func)
 
     def id_in_body(self) -> None:
         """Note that the response body carries an ID (a template helper)."""
@@ -187,7 +198,9 @@ class RequestSessions:
         if session is not None:
             return session.result in ("load", "rotate") and not session.ended
         self._read_cookies = True
-        mode = self.settings.default_tracking
+        settings = self.settings
+        flask_session = name == settings.flask_session
+        mode = settings.flask_session_tracking if flask_session else settings.default_tracking
         found = presented_ids(self.request, self.settings, name, mode)
         presented = self._load(name, None, *found)
         return self._is_live(presented, self.clock())
@@ -203,9 +216,14 @@ class RequestSessions:
         cookie: CookieOptions,
         cookie_expires: float | None,
         rotate: bool,
+        values: dict[str, t.Any] | None = None,
     ) -> NamedSession:
         """Create, load or replace the session ``name`` (see SPEC section 4);
-        a session already open is returned as it is, with a new ``expires``."""
+        a session already open is returned as it is, with a new ``expires``.
+
+        :param values: where its variables live, if not in ``g`` (the keys of
+            ``flask.session``).
+        """
         session = self.sessions.get(name)
         if session is not None:
             if expires is not None:
@@ -253,7 +271,7 @@ class RequestSessions:
             cookie_expires=cookie_expires,
             source=presented.source if presented else None,
             stored=stored,
-            namespace=_g(),
+            namespace=_g() if values is None else values,
             replaces_row=replaced,
         )
         session = NamedSession(
@@ -303,6 +321,8 @@ class RequestSessions:
             if current_app.debug:
                 _warn_shared_vars(self.sessions.values())
             try:
+                for func in self._before_save:
+                    func()
                 self._save()
             except NamedSessionsError as exc:
                 self.closing = Closing.SAVE_FAILED

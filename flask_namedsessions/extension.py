@@ -15,6 +15,7 @@ from flask import got_request_exception
 from flask import Response
 
 from . import context
+from . import logins
 from .cli import command_group
 from .clock import Clock
 from .clock import now_ms
@@ -28,6 +29,8 @@ from .engine import own_engine
 from .exceptions import NamedSessionsError
 from .models import define_tables
 from .models import Tables
+from .session_interface import flask_session_settings
+from .session_interface import NamedSessionInterface
 from .store import Store
 from .templating import template_globals
 
@@ -112,12 +115,24 @@ class NamedSessions:
             table_help = "create the session tables with 'flask namedsessions create-tables'"
         engines = Engines(lambda: engine)
         store = Store(tables, engines, create_tables=settings.create_tables, table_help=table_help)
-        app.extensions[EXTENSION_KEY] = State(settings=settings, store=store)
+        state = State(settings=settings, store=store)
+        interface = None
+        if settings.flask_session is not None:
+
+            def begin() -> context.RequestSessions:
+                return context.begin(state.settings, state.store, state.clock)
+
+            interface = NamedSessionInterface(begin, flask_session_settings(app, settings), _close)
+        app.extensions[EXTENSION_KEY] = state
         app.before_request(_before_request)
         app.after_request(_after_request)
         got_request_exception.connect(_on_exception, app)
         app.jinja_env.globals.update(template_globals())
         app.cli.add_command(command_group(get_state))
+        if interface is not None:
+            app.session_interface = interface
+            if settings.regenerate_on_login:
+                logins.connect(app)
 
 
 def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Tables, sa.Engine]:
@@ -157,10 +172,18 @@ def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> No
 
 
 def _after_request(response: Response) -> Response:
-    """Save the started sessions and send their IDs; now and then, delete a
-    batch of expired sessions once the response has gone."""
+    """Save the started sessions and send their IDs, unless the session
+    interface does it once every ``after_request`` hook has run."""
     sessions = context.current()
-    if sessions is None or sessions.closing is context.Closing.SENT:
+    if sessions is None or sessions.closed_by_interface:
+        return response
+    return _close(sessions, response)
+
+
+def _close(sessions: context.RequestSessions, response: Response) -> Response:
+    """Save ``sessions`` and send their IDs on ``response`` (once); now and
+    then, delete a batch of expired sessions once the response has gone."""
+    if sessions.closing is context.Closing.SENT:
         return response
     response = sessions.close(response)
     settings = sessions.settings

@@ -51,12 +51,11 @@ def plans(sessions: t.Iterable[NamedSession], settings: Settings, now: int) -> l
 
 def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
     record = session._record
-    namespace = record.namespace
     max_bytes = settings.max_value_bytes
     loaded = record.loaded
     upserts = {}
     for var, stored_text in record.vars.items():
-        value = getattr(namespace, var, None)
+        value = record.read(var)
         if stored_text is not None and var in loaded and loaded[var] is value:
             continue
         text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)

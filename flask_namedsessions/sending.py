@@ -69,9 +69,10 @@ def send_ids(
             continue
         if not saved or session.aborted or record.gone or not session._kept(settings.save_empty):
             continue
-        if "cookie" in session.tracking and (
-            carried != session.id or record.cookie_expires is not None
-        ):
+        resend = record.resend_cookie
+        if resend is None:
+            resend = record.cookie_expires is not None
+        if "cookie" in session.tracking and (carried != session.id or resend):
             set_cookie(response, cookie, session.id, record.cookie, record.cookie_expires)
         if "link" in session.tracking:
             params[settings.param_name(session.name)] = session.id

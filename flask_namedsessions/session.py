@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
     from .store import Store
     from .tracking import Source
 
-__all__ = ["STATE_ATTR", "NamedSession", "Record", "Result", "check_var"]
+__all__ = ["STATE_ATTR", "NamedSession", "Record", "Result", "check_key", "check_var"]
 
 #: Our own slot in ``flask.g``; it cannot be tracked.
 STATE_ATTR = "_namedsessions"
@@ -65,6 +65,25 @@ def check_var(session: str, var: object) -> None:
         )
 
 
+def check_key(session: str, key: object) -> None:
+    """Raise :exc:`SessionValueError` unless ``key`` may name a variable of a
+    session whose values live in a dict (``flask.session``'s) rather than in
+    ``g``: any ``str`` the tables can hold, so no identifier rule."""
+    if isinstance(key, str) and len(key) <= VAR_NAME_LENGTH and "\x00" not in key:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return
+    raise SessionValueError(
+        f"cannot use key {key!r} in session {session!r}: a key must be a str of"
+        f" at most {VAR_NAME_LENGTH} characters that UTF-8 can encode, without NUL",
+        session=session,
+        var=str(key),
+    )
+
+
 @dataclasses.dataclass
 class Record:
     """What the extension knows of one started session beyond its public
@@ -80,7 +99,8 @@ class Record:
     source: Source | None
     #: the row as loaded; ``None`` for a session this request creates
     stored: StoredSession | None
-    #: where the variables' values live: this request's ``flask.g``
+    #: where the variables' values live: this request's ``flask.g``, or a
+    #: dict of the session's own (``flask.session``'s keys never touch ``g``)
     namespace: t.Any = dataclasses.field(repr=False, default=None)
     #: an expired session that this one replaces
     replaces_row: str | None = None
@@ -95,6 +115,28 @@ class Record:
     removed: dict[str, str] = dataclasses.field(default_factory=dict)
     #: immutable values as loaded; still the same object means unchanged
     loaded: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: send the cookie even when the request carried this very ID; ``None``:
+    #: whenever it has a lifetime (which then slides)
+    resend_cookie: bool | None = None
+
+    @property
+    def keys_on_g(self) -> bool:
+        """Are the variables ``g`` attributes (else keys of a dict)?"""
+        return type(self.namespace) is not dict
+
+    def read(self, var: str) -> t.Any:
+        """The current value of ``var`` (``None`` if it has none)."""
+        namespace = self.namespace
+        if type(namespace) is dict:
+            return namespace.get(var)
+        return getattr(namespace, var, None)
+
+    def write(self, var: str, value: t.Any) -> None:
+        namespace = self.namespace
+        if type(namespace) is dict:
+            namespace[var] = value
+        else:
+            setattr(namespace, var, value)
 
 
 class NamedSession(MutableMapping[str, t.Any]):
@@ -156,10 +198,16 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     # -- tracking ----------------------------------------------------------------
 
+    def _check(self, var: object) -> None:
+        if self._record.keys_on_g:
+            check_var(self.name, var)
+        else:
+            check_key(self.name, var)
+
     def add_var(self, var: str) -> None:
         """Track ``g.<var>``: its value is saved at the end of every request
         that starts this session, and restored by the next."""
-        check_var(self.name, var)
+        self._check(var)
         tracked = self._record.vars
         if var in tracked:
             return
@@ -175,12 +223,15 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     def remove_var(self, var: str) -> None:
         """Stop tracking ``var``; ``g.<var>`` keeps its value for this request."""
-        check_var(self.name, var)
-        tracked = self._record.vars
+        self._check(var)
+        record = self._record
+        tracked = record.vars
         if var in tracked:
             stored = tracked.pop(var)
             if stored is not None:
-                self._record.removed[var] = stored
+                record.removed[var] = stored
+            if not record.keys_on_g:
+                record.namespace.pop(var, None)
 
     def end(self) -> None:
         """Delete the stored session now and expire its cookie."""
@@ -211,13 +262,12 @@ class NamedSession(MutableMapping[str, t.Any]):
         record = self._record
         if record.stored is None:
             return
-        namespace = record.namespace
         tracked = record.vars
         loaded = record.loaded
         for var, text in record.stored.values.items():
             tracked[var] = text
             value = serialize.loads(text)
-            setattr(namespace, var, value)
+            record.write(var, value)
             if type(value) in _IMMUTABLE:
                 loaded[var] = value
 
@@ -246,6 +296,13 @@ class NamedSession(MutableMapping[str, t.Any]):
     def _set_cookie(self, cookie: CookieOptions) -> None:
         self._record.cookie = cookie
 
+    def _set_lifetime(self, expires: float, cookie_expires: float | None, resend: bool) -> None:
+        """The idle timeout, the cookie's lifetime (``None``: the browser
+        session) and whether the cookie goes out again even unchanged."""
+        self.expires = expires
+        self._record.cookie_expires = cookie_expires
+        self._record.resend_cookie = resend
+
     def _saved(self, outcome: SaveOutcome) -> None:
         """Take in how the save went: the row vanished, or another request's
         rotation gave the session the ID it now has."""
@@ -259,7 +316,7 @@ class NamedSession(MutableMapping[str, t.Any]):
     def __getitem__(self, var: str) -> t.Any:
         if var not in self._record.vars:
             raise KeyError(var)
-        return getattr(self._record.namespace, var, None)
+        return self._record.read(var)
 
     def get(self, var: str, default: t.Any = None) -> t.Any:
         """``g.<var>`` if ``var`` is tracked, else ``default``."""
@@ -267,7 +324,7 @@ class NamedSession(MutableMapping[str, t.Any]):
 
     def __setitem__(self, var: str, value: t.Any) -> None:
         self.add_var(var)
-        setattr(self._record.namespace, var, value)
+        self._record.write(var, value)
 
     def __delitem__(self, var: str) -> None:
         if var not in self._record.vars:

@@ -291,6 +291,27 @@ class Store:
             conn.execute(sql.removals(), {"row_id": row_id, "names": plan.removals, **guard})
         return outcome
 
+    def create_sessions(self, plans: list[SavePlan]) -> int:
+        """Create the sessions of ``plans`` with their variables, in one
+        transaction, leaving alone any whose ID exists already; return how
+        many were created (an import)."""
+        sql = self.sql
+
+        def create(conn: Connection) -> int:
+            created = 0
+            for plan in plans:
+                if not sql.inserted(conn.execute(sql.create(), plan.create)):
+                    continue
+                created += 1
+                params = {"row_id": plan.row_id}
+                for i, (var, text) in enumerate(plan.upserts.items()):
+                    params[f"name{i}"] = var
+                    params[f"value{i}"] = text
+                conn.execute(sql.insert_rows(len(plan.upserts)), params)
+            return created
+
+        return self._in_transaction("importing sessions", create)
+
     def _successor(self, conn: Connection, plan: SavePlan, row_id: str) -> str | None:
         """The ID another request's rotation gave session ``row_id`` while
         this one rotated it too, if this request's old ID opens it; else

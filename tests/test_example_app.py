@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -205,7 +208,15 @@ def test_pages_link_by_url_for_and_have_an_icon(example: Flask) -> None:
     nav = re.search(r"<nav>(.*?)</nav>", page, re.DOTALL)
     assert nav is not None
     hrefs = re.findall(r'href="([^"]*)"', nav.group(1))
-    assert hrefs == ["/", "/prefs", "/demos/sessions/login", "/shop/", "/features/", "/sessions"]
+    assert hrefs == [
+        "/",
+        "/prefs",
+        "/demos/sessions/login",
+        "/shop/",
+        "/features/",
+        "/account/",
+        "/sessions",
+    ]
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
     client = visitor(example)
     icon = client.get("/static/favicon.svg")
@@ -249,3 +260,59 @@ def test_unreachable_database_is_a_503_without_details(tmp_path: t.Any) -> None:
         assert response.status_code == 503
         assert "cannot be reached" in response.text
         assert str(tmp_path) not in response.text and "OperationalError" not in response.text
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def test_account_area_on_flask_session_without_cookies(example: Flask) -> None:
+    client = visitor(example, cookies=False)
+    gate = client.get("/account/")
+    assert gate.location.startswith("/account/login?next=%2Faccount%2F&_session:main=")
+    page = client.get(gate.location).text
+    assert "Sign in to see your account." in page
+    before = carried(page, "main")
+    form = {"name": "Ada", "csrf_token": csrf_of(page), "_session:main": before}
+    login = client.post("/account/login", data=form)
+    after = carried(login.location, "main")
+    assert after != before  # a new ID at login
+    home = client.get(login.location).text
+    assert 'id="user">Ada<' in home and "Signed in. The session ID changed" in home
+    note = {"note": "towel", "csrf_token": csrf_of(home), "_session:main": after}
+    saved = client.get(client.post("/account/", data=note).location).text
+    assert "Note saved." in saved and "<li>towel</li>" in saved
+    # the old ID opens nothing
+    assert client.get(f"/account/?_session:main={before}").status_code == 302
+    logout = {"csrf_token": csrf_of(saved), "_session:main": after}
+    out = client.get(client.post("/account/logout", data=logout).location).text
+    assert "Signed out." in out
+    again = carried(out, "main")
+    assert client.get(f"/account/?_session:main={again}").status_code == 302
+
+
+def test_account_form_without_its_token_is_refused(example: Flask) -> None:
+    client = visitor(example)
+    client.get("/account/login")
+    page = client.post("/account/login", data={"name": "Ada"}).text
+    assert 'id="csrf-error">The CSRF token is missing.<' in page
+
+
+def test_runs_without_flask_login_and_flask_wtf(tmp_path: t.Any) -> None:
+    """README's first command installs neither: the account area stays out."""
+    code = (
+        "import sys\n"
+        "sys.modules['flask_login'] = sys.modules['flask_wtf'] = None\n"
+        "from example_app import create_app\n"
+        f"app = create_app({{'NAMEDSESSIONS_DATABASE_URI': 'sqlite:///{tmp_path}/x.db'}})\n"
+        "client = app.test_client()\n"
+        "page = client.get('/').text\n"
+        "print(client.get('/account/').status_code, 'pip install flask-login flask-wtf' in page)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "404 True\n"

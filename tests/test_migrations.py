@@ -3,6 +3,7 @@ upgrading."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from pathlib import Path
 
@@ -21,6 +22,20 @@ from flask_namedsessions import NamedSessions
 from flask_namedsessions.extension import get_state
 
 PREFIX = "mig_"
+
+
+@pytest.fixture(autouse=True)
+def _keep_loggers() -> t.Iterator[None]:
+    """Alembic's env.py runs ``logging.config.fileConfig``, which disables
+    every logger that exists by then: later tests that read an app's log
+    (caplog) would find it silent."""
+    loggers = [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    enabled = [lg for lg in loggers if not lg.disabled]
+    yield
+    for logger in enabled:
+        logger.disabled = False
 
 
 @pytest.fixture

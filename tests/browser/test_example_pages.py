@@ -157,6 +157,21 @@ def tour(page: t.Any, base: str, look: Look) -> None:
     assert page.text_content("#seen") == "2"
     look("features-manual")
 
+    nav(page, "Account")
+    page.wait_for_url("**/account/login*")
+    look("account-login")
+    page.fill("#name", "Ada")
+    page.click("#submit")
+    page.wait_for_url("**/account/*")
+    page.fill("#note", "Bring a towel")
+    page.click("#note-form #submit")
+    page.wait_for_load_state("load")
+    assert page.text_content("#notes") == "Bring a towel"
+    look("account-home")
+    page.click("#logout-form #submit")
+    page.wait_for_url("**/account/login*")
+    look("account-signed-out")
+
     nav(page, "Your sessions")
     names = page.eval_on_selector_all("tr.session", "rows => rows.map(r => r.dataset.name)")
     assert names == ["sessions_example", "login", "cart", "rotating", "visits"]
@@ -177,7 +192,13 @@ def tour(page: t.Any, base: str, look: Look) -> None:
 
     if look.cookies:
         names = sorted(c["name"] for c in page.context.cookies())
-        assert names == ["session_rotating", "session_sessions_example", "session_visits"]
+        # session_main: the account's sign-in form keeps its CSRF token there
+        assert names == [
+            "session_main",
+            "session_rotating",
+            "session_sessions_example",
+            "session_visits",
+        ]
     else:
         assert page.context.cookies() == []
         # An address with IDs, opened as if pasted from elsewhere, hands over
@@ -204,7 +225,7 @@ def test_every_page_looks_right(
     look.folder.mkdir(exist_ok=True)
     tour(page, example_server, look)
     look.check()
-    assert len(look.taken) == 2 * 18
+    assert len(look.taken) == 2 * 21
 
 
 def test_unavailable_page_looks_right(

@@ -72,3 +72,41 @@ def create_app() -> Flask:
         return str(error), 503
 
     return app
+
+
+def create_flask_session_app() -> Flask:
+    """flask.session on the named session "main", with Flask-WTF's CSRF."""
+    from flask import session
+    from flask_wtf.csrf import CSRFProtect
+    from flask_wtf.csrf import generate_csrf
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "server tests"
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
+    app.config["NAMEDSESSIONS_FLASK_SESSION"] = "main"
+    NamedSessions(app)
+    CSRFProtect(app)
+
+    @app.route("/ready")
+    def ready() -> str:
+        return "ok"
+
+    @app.route("/token")
+    def token() -> str:
+        return generate_csrf()
+
+    @app.route("/incr/<key>", methods=["POST"])
+    def incr(key: str) -> str:
+        session[key] = session.get(key, 0) + 1
+        return str(session[key])
+
+    @app.route("/cart/<item>", methods=["POST"])
+    def cart(item: str) -> str:
+        session.setdefault("cart", []).append(item)
+        return str(len(session["cart"]))
+
+    @app.route("/dump")
+    def dump() -> ResponseReturnValue:
+        return jsonify(dict(session))
+
+    return app
