@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask import Flask
 from flask import got_request_exception
+from flask import request
 from flask import Response
 
 from . import context
@@ -25,6 +26,7 @@ from .engine import Engines
 from .engine import own_engine
 from .exceptions import NamedSessionsError
 from .models import define_tables
+from .sending import guard_url
 from .store import Store
 from .templating import template_globals
 
@@ -130,7 +132,10 @@ def _after_request(response: Response) -> Response:
     """Save the started sessions and send their IDs; now and then, delete a
     batch of expired sessions once the response has gone."""
     sessions = context.current()
-    if sessions is None or sessions.closing is context.Closing.SENT:
+    if sessions is None:
+        guard_url(response, request, get_state().settings)
+        return response
+    if sessions.closing is context.Closing.SENT:
         return response
     response = sessions.close(response)
     settings = sessions.settings

@@ -75,7 +75,8 @@ def test_next_request_with_parameter_loads_the_session(app: Flask) -> None:
 
     client = link_app(app).test_client()
     sid = _id_from(client.get("/").text)
-    assert app.test_client().get(f"/next?_session:cart={sid}").text == "load"
+    here = {"Sec-Fetch-Site": "same-origin"}
+    assert app.test_client().get(f"/next?_session:cart={sid}", headers=here).text == "load"
 
 
 def test_existing_referrer_policy_is_kept(app: Flask) -> None:
@@ -110,7 +111,9 @@ def test_non_html_responses_are_not_rewritten(app: Flask) -> None:
 def test_cookie_tracked_session_leaves_html_alone(app: Flask) -> None:
     response = link_app(app, use_link=None).test_client().get("/")
     assert response.text == PAGE
-    assert "Cache-Control" not in response.headers
+    # the new ID is in Set-Cookie alone: no shared cache, but no Referer to guard
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "Referrer-Policy" not in response.headers
 
 
 def test_same_origin_redirect_carries_the_id(app: Flask) -> None:
@@ -291,7 +294,8 @@ def test_form_body_read_for_the_id_stays_readable(app: Flask) -> None:
         return f"{result} {request.get_data(as_text=True)} {request.form['a']}"
 
     client = app.test_client()
-    assert client.post("/hook", data={"a": "1", "b": "2"}).text == "new a=1&b=2 1"
+    here = {"Sec-Fetch-Site": "same-origin"}
+    assert client.post("/hook", data={"a": "1", "b": "2"}, headers=here).text == "new a=1&b=2 1"
 
 
 def test_form_body_over_the_apps_limit_is_its_413(app: Flask) -> None:
@@ -303,6 +307,8 @@ def test_form_body_over_the_apps_limit_is_its_413(app: Flask) -> None:
         return "read"
 
     response = app.test_client().post(
-        "/upload", data={"field": "x" * 5000, "f": (io.BytesIO(b"1"), "f")}
+        "/upload",
+        data={"field": "x" * 5000, "f": (io.BytesIO(b"1"), "f")},
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 413

@@ -33,6 +33,8 @@ class Counted:
         self.log = log
         self.mode = mode
         self.client = app.test_client()
+        # Links of this site's pages: the only requests an ID parameter counts on.
+        self.client.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
         self.id: str | None = None
 
     def url(self, path: str) -> str:
@@ -226,9 +228,10 @@ def test_has_session_then_start_shares_one_select(counted: Counted) -> None:
     log = counted.get("/has")
     assert len(log.reads) == 1
     assert log.writes == []
-    # has_session reads what the request carries; an ID the application
-    # passes itself reaches session_start alone, which then loads it.
-    expected = "False" if counted.mode == "none" else "True"
+    # has_session reads what the request carries as the default mode (the
+    # cookie) does: a link's ID, or one the application passes itself,
+    # reaches session_start alone, which then loads it.
+    expected = "True" if counted.mode == "cookie" else "False"
     assert counted.client.get(counted.url("/has")).text == expected
 
 
