@@ -143,9 +143,7 @@ class RequestSessions:
 
     # -- opening -------------------------------------------------------------------
 
-    def _load(
-        self, name: str, explicit: str | None, offered: Offered | None
-    ) -> _Presented | None:
+    def _load(self, name: str, explicit: str | None, offered: Offered | None) -> _Presented | None:
         """Load what the request (or the developer) presents for ``name``:
         at most one SELECT, none for a malformed or missing ID."""
         candidates: list[tuple[str | None, Source]]

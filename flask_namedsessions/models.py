@@ -38,6 +38,8 @@ def _exact_name(length: int) -> sa.types.TypeEngine[str]:
     """
     exact = mysql.CHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
     return sa.String(length).with_variant(exact, "mysql", "mariadb")
+
+
 _own_metadata: dict[str, sa.MetaData] = {}
 
 

@@ -34,11 +34,11 @@ if t.TYPE_CHECKING:
 __all__ = [
     "apply_links",
     "expire_cookie",
+    "guard_url",
     "keep_from_caches",
     "keep_from_referrers",
     "mark_private",
     "send_ids",
-    "guard_url",
     "set_cookie",
     "url_carries_id",
 ]
@@ -111,7 +111,9 @@ def url_carries_id(request: Request, settings: Settings) -> bool:
     if not request.query_string:
         return False
     prefix = settings.param_prefix
-    return any(key.startswith(prefix) and ids.is_valid_name(key[len(prefix) :]) for key in request.args)
+    return any(
+        key.startswith(prefix) and ids.is_valid_name(key[len(prefix) :]) for key in request.args
+    )
 
 
 def guard_url(response: Response, request: Request, settings: Settings) -> None:

@@ -204,9 +204,7 @@ def _param_id(request: Request, settings: Settings, name: str) -> str | None:
     return None
 
 
-def presented_ids(
-    request: Request, settings: Settings, name: str, mode: TrackingMode
-) -> Offered:
+def presented_ids(request: Request, settings: Settings, name: str, mode: TrackingMode) -> Offered:
     """The IDs in the cookie and, where ``mode`` takes one, the parameter;
     the parameter is looked for only when there is no cookie."""
     found = _cookie_id(request, settings, name)

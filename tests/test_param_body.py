@@ -121,6 +121,7 @@ def test_body_of_unknown_length_is_left_unread(app: Flask) -> None:
 def test_large_upload_carries_its_id_in_the_action_query(app: Flask) -> None:
     client = body_app(app)
     sid = client.get("/new").text
+
     def upload() -> dict[str, t.Any]:
         return {"_session:cart": sid, "pad": "abc", "file": (io.BytesIO(b"z" * 200_000), "f")}
 
