@@ -1,6 +1,7 @@
 """An example app that shows every feature of flask-namedsessions.
 
-Run it on the embedded SQLite default with ``flask --app example_app run``.
+Run it on the embedded SQLite default with ``flask --app example_app run``
+(``pip install -e . --group example`` first: the login form uses Flask-WTF).
 Every demo works with cookies blocked too: see :mod:`example_app.carry`.
 """
 
@@ -23,8 +24,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Build the example app; ``config`` overrides for tests."""
     app = Flask(__name__)
     app.config.update(
-        # Nothing reads it yet (the app does not use flask.session), but the
-        # CSRF protection of its forms will sign with it. "dev" is for a
+        # The login form's CSRF token is signed with it. "dev" is for a
         # checkout only: elsewhere set FLASK_SECRET_KEY, read just below.
         SECRET_KEY="dev",
         NAMEDSESSIONS_DATABASE_URI=os.environ.get("NAMEDSESSIONS_DATABASE_URI"),
