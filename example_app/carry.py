@@ -52,9 +52,10 @@ def _unused_params() -> set[str]:
     unused = set()
     for key in request.args:
         name = key[len(prefix) :]
-        if key.startswith(prefix) and name in SESSIONS:
-            if cookie_prefix + name in request.cookies or not has_session(name):
-                unused.add(key)
+        if not key.startswith(prefix) or name not in SESSIONS:
+            continue
+        if cookie_prefix + name in request.cookies or not has_session(name):
+            unused.add(key)
     return unused
 
 
