@@ -28,7 +28,7 @@ def database_url(sqlite_url: str) -> str:
 def body_app(app: Flask) -> t.Any:
     """``/new`` makes a session and answers its ID; ``/post`` says whether
     the ID in the body loaded it, and what the view then reads of the body
-    (``read``: all of it, the raw stream, its first bytes, the form). The
+    (``read``: all of it, the raw stream, its first bytes, the form, none). The
     client keeps no cookies, so only the parameter can carry the ID."""
 
     @app.route("/new")
@@ -42,6 +42,8 @@ def body_app(app: Flask) -> t.Any:
         link = request.args.get("mode") != "cookie"
         result = session_start("cart", use_link=link).result
         read = request.args.get("read", "data")
+        if read == "none":
+            return result
         if read == "head":
             return f"{result} {request.stream.read(16).decode()}"
         if read == "stream":
@@ -182,3 +184,16 @@ def test_huge_form_body_is_never_buffered(app: Flask) -> None:
         tracemalloc.stop()
     assert reply.text == "new _session%3Acart="
     assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_body_over_the_apps_content_limit_is_its_413(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    client = body_app(app)
+    sid = client.get("/new").text
+    reply = client.post(
+        "/post?read=none",
+        data=form_of_size(sid, 1001),
+        headers=HERE,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert reply.status_code == 413
