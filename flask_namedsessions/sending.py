@@ -63,8 +63,8 @@ def send_ids(
     """
     params: dict[str, str] = {}
     vary = read_cookies
-    # The ID is in the page's own URL, which a shared cache would keep and
-    # the Referer of its links would carry.
+    # An ID in the page's body or its own URL: a shared cache would keep the
+    # page, and the Referer of its links would carry the URL.
     exposed = id_in_body or url_carries_id(request, settings)
     no_store = exposed
     for session in sessions:
