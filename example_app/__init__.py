@@ -1,6 +1,7 @@
 """An example app that shows every feature of flask-namedsessions.
 
-Run it on the embedded SQLite default with ``flask --app example_app run``.
+Run it on the embedded SQLite default with ``flask --app example_app run``
+(``pip install -e . --group example`` first: the login form uses Flask-WTF).
 Every demo works with cookies blocked too: see :mod:`example_app.carry`.
 """
 
@@ -30,9 +31,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Build the example app; ``config`` overrides for tests."""
     app = Flask(__name__)
     app.config.update(
-        # The CSRF protection of the account area's forms signs with it.
-        # "dev" is for a checkout only: elsewhere set FLASK_SECRET_KEY, read
-        # just below.
+        # The CSRF tokens of the login form and of the account area's forms
+        # are signed with it. "dev" is for a checkout only: elsewhere set
+        # FLASK_SECRET_KEY, read just below.
         SECRET_KEY="dev",
         NAMEDSESSIONS_DATABASE_URI=os.environ.get("NAMEDSESSIONS_DATABASE_URI"),
         # Cookies where the browser takes them, links where it does not.

@@ -7,25 +7,19 @@ links, forms and redirects of each page that started the session. So that such
 a visitor keeps a session across pages that have nothing to do with it (the
 home page, the other demos), every request starts the sessions it carries.
 
-Before that, a GET whose URL carries an ID that the request must not use is
-redirected to the same URL without it:
-
-- an ID whose cookie came back: the browser takes cookies, and the ID was put
-  into the link by a first page that could not know that yet;
-- an ID from another site, or from a link opened from mail, a bookmark or the
-  address bar (``Sec-Fetch-Site`` other than ``same-origin``, or, from a
-  browser that does not send it, no ``Referer`` from this site): someone else's
-  session must not be handed to a visitor that way. A POST that carries one is
-  refused.
+The extension takes an ID from the address only on a request that a page of
+this site started, so a link from another site, mail or a bookmark hands over
+no session. What is left here is a tidy address: a GET whose URL carries an
+ID that this request does not use (its cookie came back, so the browser takes
+cookies; or the extension did not take it) is redirected to the same URL
+without it.
 """
 
 from __future__ import annotations
 
 import typing as t
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
-from flask import abort
 from flask import Blueprint
 from flask import current_app
 from flask import redirect
@@ -54,49 +48,34 @@ SESSIONS: dict[str, dict[str, t.Any]] = {
 }
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _from_this_site() -> bool:
-    """Did a page of this site start this request?"""
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site == "same-origin"
-    referrer = request.referrer
-    return referrer is not None and _origin(referrer) == _origin(request.host_url)
-
-
-def _unusable_params() -> set[str]:
-    """The session parameters of this request that it must not use."""
+def _unused_params() -> set[str]:
+    """The session parameters of this request's URL that it does not use."""
     prefix = current_app.config["NAMEDSESSIONS_PARAM_PREFIX"]
     cookie_prefix = current_app.config["NAMEDSESSIONS_COOKIE_PREFIX"]
-    carried = {key for key in request.args if key.startswith(prefix)}
-    if request.method not in ("GET", "HEAD"):
-        carried |= {key for key in request.form if key.startswith(prefix)}
-    if not _from_this_site():
-        return carried
-    return {key for key in carried if cookie_prefix + key[len(prefix) :] in request.cookies}
+    unused = set()
+    for key in request.args:
+        name = key[len(prefix) :]
+        if not key.startswith(prefix) or (name not in SESSIONS and name != FLASK_SESSION):
+            continue
+        if cookie_prefix + name in request.cookies or not has_session(name):
+            unused.add(key)
+    return unused
 
 
 @bp.before_app_request
 def carry_sessions() -> Response | None:
-    """Drop unusable IDs from the URL, then start every session the request
-    carries, so that this page's links carry it on."""
+    """Drop unused IDs from the address, then start every session the
+    request carries, so that this page's links carry it on."""
     if request.endpoint == "static":
         return None
-    unusable = _unusable_params()
-    if unusable:
-        if request.method not in ("GET", "HEAD"):
-            if not _from_this_site():
-                abort(400, "This form came from another site with a session ID.")
-        else:
+    if request.method in ("GET", "HEAD"):
+        unused = _unused_params()
+        if unused:
             # Hooks that run after this one may still read flask.session
             # (Flask-Login's does): it must not put the ID back into the
             # redirect's address.
             get_session(FLASK_SESSION).abort()
-            kept = [(k, v) for k, v in request.args.items(multi=True) if k not in unusable]
+            kept = [(k, v) for k, v in request.args.items(multi=True) if k not in unused]
             query = urlencode(kept)
             # Absolute, so that a path such as //host/ cannot lead elsewhere.
             return redirect(request.base_url + (f"?{query}" if query else ""))

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from . import context
 from . import ids
+from .config import DOMAIN_RULE
 from .config import MAX_MINUTES
+from .config import PATH_RULE
+from .config import valid_domain
+from .config import valid_path
 from .config import valid_time
 from .extension import get_state
 from .session import NamedSession
@@ -82,6 +86,9 @@ def session_start(
     :param cookie_expires: cookie lifetime in minutes; ``None`` makes a
         browser-session cookie.
     :param rotate: give a loaded session a new ID (result ``"rotate"``).
+    :raises ValueError: for a malformed name, ``id``, time, ``domain`` or
+        ``path``, or tracking arguments that contradict each other
+        (``use_cookie=True, use_none=True``).
 
     Calling it again for the same name in one request returns the same
     object; a new ``expires`` still applies.
@@ -102,8 +109,17 @@ def session_start(
         raise ValueError(
             f"invalid id= for session {name!r}: use 1 to 128 characters from A-Z a-z 0-9 - _ . ~"
         )
+    if domain is not None and not valid_domain(domain):
+        raise ValueError(f"invalid domain= for session {name!r}: use {DOMAIN_RULE}")
+    if path is not None and not valid_path(path):
+        raise ValueError(f"invalid path= for session {name!r}: use {PATH_RULE}")
     mode, with_cookie = chosen_mode(
-        settings, use_cookie=use_cookie, use_link=use_link, use_none=use_none, use_auto=use_auto
+        settings,
+        name,
+        use_cookie=use_cookie,
+        use_link=use_link,
+        use_none=use_none,
+        use_auto=use_auto,
     )
     cookie = settings.cookie_options(
         domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
@@ -179,7 +195,8 @@ def has_session(name: str) -> bool:
 
     It creates nothing and sets no cookie; a later ``session_start`` reuses
     what it loaded. The request parameter counts as for a session in the
-    default tracking mode.
+    default tracking mode: never for ``"cookie"``, and for the others only
+    on a request that a page of this site started.
     """
     ids.check_name(name)
     return request_sessions().has(name)

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_DEFAULT_TRACKING": "cookie",
     "NAMEDSESSIONS_PARAM_PREFIX": "_session:",
     "NAMEDSESSIONS_LINK_HOSTS": (),
+    "NAMEDSESSIONS_MAX_PARAM_BODY": 65536,
     "NAMEDSESSIONS_COOKIE_PREFIX": "session_",
     "NAMEDSESSIONS_COOKIE_PATH": "/",
     "NAMEDSESSIONS_COOKIE_DOMAIN": None,
@@ -60,6 +61,26 @@ _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
 _SESSION_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+#: A host name (any letters, for IDNA), maybe with a leading dot or a port:
+#: nothing that would end the attribute or start another.
+_DOMAIN_RE = re.compile(r"\.?[\w-]+(?:\.[\w-]+)*\.?(?::[0-9]{1,5})?\Z")
+DOMAIN_RULE = 'a host name such as example.com, without ";", spaces or control characters'
+PATH_RULE = 'a path that starts with "/", without ";", spaces or control characters'
+
+
+def valid_domain(value: str) -> bool:
+    """Can ``value`` be a cookie's ``Domain`` without adding attributes?"""
+    return _DOMAIN_RE.match(value) is not None
+
+
+def valid_path(value: str) -> bool:
+    """Can ``value`` be a cookie's ``Path`` without adding attributes?"""
+    return value[:1] == "/" and value.isprintable() and " " not in value and ";" not in value
+
+
+def _has_prefix(name: str, prefix: str) -> bool:
+    """Browsers match the ``__Host-`` and ``__Secure-`` prefixes in any case."""
+    return name[: len(prefix)].lower() == prefix.lower()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +112,8 @@ class Settings:
     default_tracking: TrackingMode
     param_prefix: str
     link_hosts: frozenset[str]
+    #: the longest form body read for the ID parameter, in bytes
+    max_param_body: int
     cookie_prefix: str
     #: the cookie attributes from config, with the prefix's rules applied
     cookie: CookieOptions
@@ -127,13 +150,14 @@ class Settings:
     def enforce(self, options: CookieOptions, cookie_name: str | None = None) -> CookieOptions:
         """Force what browsers require, or they drop the cookie (and a cookie
         being expired would outlive its session): ``__Host-`` cookies are
-        ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-`` and
-        partitioned cookies are ``Secure``. The prefix is the configured one,
-        or that of ``cookie_name`` where given."""
+        ``Secure`` with ``Path=/`` and no ``Domain``; ``__Secure-``,
+        partitioned and ``SameSite=None`` cookies are ``Secure``. The prefix
+        is the configured one, or that of ``cookie_name`` where given."""
         prefix = self.cookie_prefix if cookie_name is None else cookie_name
-        if prefix.startswith("__Host-"):
+        if _has_prefix(prefix, "__Host-"):
             return dataclasses.replace(options, secure=True, path="/", domain=None)
-        if prefix.startswith("__Secure-") or options.partitioned:
+        samesite_none = options.samesite is not None and options.samesite.lower() == "none"
+        if _has_prefix(prefix, "__Secure-") or options.partitioned or samesite_none:
             return dataclasses.replace(options, secure=True)
         return options
 
@@ -175,10 +199,10 @@ class _Reader:
             self._fail(key, f"{low} up to {MAX_MINUTES:,}")
         return float(value)
 
-    def integer(self, key: str) -> int:
+    def integer(self, key: str, *, zero: bool = False) -> int:
         value = self.config[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            self._fail(key, "a positive integer")
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if zero else 1):
+            self._fail(key, "an integer >= 0" if zero else "a positive integer")
         return value
 
     def text(self, key: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -288,10 +312,14 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
     if probability > 1:
         r._fail("NAMEDSESSIONS_GC_PROBABILITY", "between 0.0 and 1.0")
     cookie_prefix = r.text("NAMEDSESSIONS_COOKIE_PREFIX", _COOKIE_PREFIX_RE)
-    host_prefix = cookie_prefix.startswith("__Host-")
+    host_prefix = _has_prefix(cookie_prefix, "__Host-")
     # Checked even where a __Host- prefix overrides them: a typo stays a typo.
     cookie_path = r.text("NAMEDSESSIONS_COOKIE_PATH")
+    if not valid_path(cookie_path):
+        r._fail("NAMEDSESSIONS_COOKIE_PATH", PATH_RULE)
     cookie_domain = r.optional_text("NAMEDSESSIONS_COOKIE_DOMAIN")
+    if cookie_domain is not None and not valid_domain(cookie_domain):
+        r._fail("NAMEDSESSIONS_COOKIE_DOMAIN", DOMAIN_RULE)
     cookie_secure = r.flag("NAMEDSESSIONS_COOKIE_SECURE")
     flask_session = r.optional_text("NAMEDSESSIONS_FLASK_SESSION")
     if flask_session is not None and not _SESSION_NAME_RE.match(flask_session):
@@ -309,6 +337,7 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         default_tracking=r.choice("NAMEDSESSIONS_DEFAULT_TRACKING", TRACKING_MODES),
         param_prefix=r.text("NAMEDSESSIONS_PARAM_PREFIX", _PREFIX_RE),
         link_hosts=frozenset(h.lower() for h in hosts),
+        max_param_body=r.integer("NAMEDSESSIONS_MAX_PARAM_BODY", zero=True),
         cookie_prefix=cookie_prefix,
         cookie=CookieOptions(
             path="/" if host_prefix else cookie_path,

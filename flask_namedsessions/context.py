@@ -41,6 +41,7 @@ if t.TYPE_CHECKING:
     from .config import TrackingMode
     from .rows import StoredSession
     from .store import Store
+    from .tracking import Offered
     from .tracking import Source
 
 __all__ = ["Closing", "RequestSessions", "begin", "current", "forget_other"]
@@ -154,16 +155,16 @@ class RequestSessions:
 
     # -- opening -------------------------------------------------------------------
 
-    def _load(
-        self, name: str, explicit: str | None, cookie_id: str | None, param_id: str | None
-    ) -> _Presented | None:
+    def _load(self, name: str, explicit: str | None, offered: Offered | None) -> _Presented | None:
         """Load what the request (or the developer) presents for ``name``:
         at most one SELECT, none for a malformed or missing ID."""
         candidates: list[tuple[str | None, Source]]
         if explicit is not None:
             candidates = [(explicit, "arg")]
+        elif offered is not None:
+            candidates = [(offered.cookie, "cookie"), (offered.param, "param")]
         else:
-            candidates = [(cookie_id, "cookie"), (param_id, "param")]
+            candidates = []
         for value, source in candidates:
             if value is None or not ids.is_valid_id(value):
                 continue
@@ -202,7 +203,7 @@ class RequestSessions:
         flask_session = name == settings.flask_session
         mode = settings.flask_session_tracking if flask_session else settings.default_tracking
         found = presented_ids(self.request, self.settings, name, mode)
-        presented = self._load(name, None, *found)
+        presented = self._load(name, None, found)
         return self._is_live(presented, self.clock())
 
     def open(
@@ -232,10 +233,13 @@ class RequestSessions:
         settings = self.settings
         carried = settings.cookie_name(name) in self.request.cookies
         tracking = effective_modes(mode, with_cookie=with_cookie, carried_cookie=carried)
+        tossed = False
         if explicit is None:
-            presented = self._load(name, None, *presented_ids(self.request, settings, name, mode))
+            offered = presented_ids(self.request, settings, name, mode)
+            tossed = offered.tossed
+            presented = self._load(name, None, offered)
         else:
-            presented = self._load(name, explicit, None, None)
+            presented = self._load(name, explicit, None)
         now = self.clock()
         stored = presented.stored if presented else None
         result: Result = "new"
@@ -273,6 +277,7 @@ class RequestSessions:
             stored=stored,
             namespace=_g() if values is None else values,
             replaces_row=replaced,
+            tossed=tossed,
         )
         session = NamedSession(
             self.store, name, session_id, result, expires, tracking, settings.max_vars, record

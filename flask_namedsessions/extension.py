@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask import Flask
 from flask import got_request_exception
+from flask import request
 from flask import Response
 
 from . import context
@@ -29,6 +30,7 @@ from .engine import own_engine
 from .exceptions import NamedSessionsError
 from .models import define_tables
 from .models import Tables
+from .sending import guard_url
 from .session_interface import flask_session_settings
 from .session_interface import NamedSessionInterface
 from .store import Store
@@ -175,7 +177,10 @@ def _after_request(response: Response) -> Response:
     """Save the started sessions and send their IDs, unless the session
     interface does it once every ``after_request`` hook has run."""
     sessions = context.current()
-    if sessions is None or sessions.closed_by_interface:
+    if sessions is None:
+        guard_url(response, request, get_state().settings)
+        return response
+    if sessions.closed_by_interface:
         return response
     return _close(sessions, response)
 

@@ -24,6 +24,22 @@ ROW_ID_LENGTH = 32
 VAR_NAME_LENGTH = 128
 
 _LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def _exact_name(length: int) -> sa.types.TypeEngine[str]:
+    """A name compared exactly, case and accents included, on every database.
+
+    MariaDB and MySQL compare text by the table's collation, which ignores
+    case and accents (``utf8mb4_general_ci``): ``Total`` and ``total`` would be
+    one variable. Their column gets a binary collation, and is ``CHAR``
+    rather than ``VARCHAR`` so that Alembic's autogenerate, which does not
+    compare collations, sees the change in existing tables. Names hold no
+    trailing spaces, which ``CHAR`` would drop.
+    """
+    exact = mysql.CHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
+    return sa.String(length).with_variant(exact, "mysql", "mariadb")
+
+
 _own_metadata: dict[str, sa.MetaData] = {}
 
 
@@ -45,7 +61,7 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
         sessions_name,
         metadata,
         sa.Column("sid", sa.String(ROW_ID_LENGTH), key="row_id", primary_key=True),
-        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("name", _exact_name(64), nullable=False),
         sa.Column("key", sa.String(64), nullable=False),
         sa.Column("old_key", sa.String(64), nullable=True),
         sa.Column("old_key_until", sa.BigInteger, nullable=True),
@@ -73,7 +89,7 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
             key="row_id",
             primary_key=True,
         ),
-        sa.Column("name", sa.String(VAR_NAME_LENGTH), primary_key=True),
+        sa.Column("name", _exact_name(VAR_NAME_LENGTH), primary_key=True),
         sa.Column("value", _LONG_TEXT, nullable=False),
         **table_kw,
     )

@@ -51,6 +51,16 @@ def plans(sessions: t.Iterable[NamedSession], settings: Settings, now: int) -> l
 
 def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
     record = session._record
+    stored = record.stored
+    plan = SavePlan(
+        name=session.name,
+        row_id=record.row_id,
+        now=now,
+        guard_key=record.key if stored is None else stored.key,
+        **_replacing(record, settings, now),
+    )
+    if stored is None and not session._kept(settings.save_empty):
+        return plan  # nothing to keep: no row, and no ID goes out
     max_bytes = settings.max_value_bytes
     loaded = record.loaded
     upserts = {}
@@ -61,20 +71,10 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
         text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)
         if text != stored_text:
             upserts[var] = text
-    stored = record.stored
-    plan = SavePlan(
-        name=session.name,
-        row_id=record.row_id,
-        now=now,
-        guard_key=record.key if stored is None else stored.key,
-        **_replacing(record, settings, now),
-    )
     plan.upserts = dict(sorted(upserts.items()))
     plan.removals = sorted(record.removed)
     grace = int(settings.rotate_grace * 1000)
     if stored is None:
-        if not session._kept(settings.save_empty):
-            return plan  # nothing to keep: no row, and no ID goes out
         plan.create = {
             "row_id": record.row_id,
             "name": session.name,

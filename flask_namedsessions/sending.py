@@ -20,6 +20,7 @@ from flask import Response
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import ClosingIterator
 
+from . import ids
 from .rewrite import HTMLRewriter
 from .rewrite import rewrite_html
 from .urls import Origin
@@ -30,7 +31,17 @@ if t.TYPE_CHECKING:
     from .config import Settings
     from .session import NamedSession
 
-__all__ = ["apply_links", "expire_cookie", "mark_private", "send_ids", "set_cookie"]
+__all__ = [
+    "apply_links",
+    "expire_cookie",
+    "guard_url",
+    "keep_from_caches",
+    "keep_from_referrers",
+    "mark_private",
+    "send_ids",
+    "set_cookie",
+    "url_carries_id",
+]
 
 
 def send_ids(
@@ -52,7 +63,10 @@ def send_ids(
     """
     params: dict[str, str] = {}
     vary = read_cookies
-    private = id_in_body
+    # An ID in the page's body or its own URL: a shared cache would keep the
+    # page, and the Referer of its links would carry the URL.
+    exposed = id_in_body or url_carries_id(request, settings)
+    no_store = exposed
     for session in sessions:
         record = session._record
         cookie = settings.cookie_name(session.name)
@@ -60,9 +74,9 @@ def send_ids(
         if record.source != "arg":
             vary = True
         if record.source == "param":
-            # The ID is in the page's own URL, which a shared cache would
-            # keep and the Referer of its links would carry.
-            private = True
+            exposed = no_store = True
+        if record.tossed:
+            continue  # the visitor's own cookie is neither replaced nor expired
         if session.ended:
             if carried is not None or "cookie" in session.tracking:
                 expire_cookie(response, cookie, record.cookie)
@@ -74,18 +88,40 @@ def send_ids(
             resend = record.cookie_expires is not None
         if "cookie" in session.tracking and (carried != session.id or resend):
             set_cookie(response, cookie, session.id, record.cookie, record.cookie_expires)
+            no_store = True  # a shared cache would hand this ID to everyone
         if "link" in session.tracking:
             params[settings.param_name(session.name)] = session.id
     if vary:
         response.vary.add("Cookie")
-    if private:
-        mark_private(response)
+    if no_store:
+        keep_from_caches(response)
+    if exposed:
+        keep_from_referrers(response)
     if params:
         try:
             host = request.host
         except SecurityError:
             return  # a host the app does not trust: it answers 400 anyway
         apply_links(response, params, Origin(request.scheme, host, settings.link_hosts))
+
+
+def url_carries_id(request: Request, settings: Settings) -> bool:
+    """Does the request's URL carry a session parameter, used or not? Its
+    page must then stay out of shared caches and other sites' ``Referer``,
+    even when it starts no session."""
+    if not request.query_string:
+        return False
+    prefix = settings.param_prefix
+    return any(
+        key.startswith(prefix) and ids.is_valid_name(key[len(prefix) :]) for key in request.args
+    )
+
+
+def guard_url(response: Response, request: Request, settings: Settings) -> None:
+    """For a request that started no session: keep a page whose URL
+    carries an ID private all the same."""
+    if url_carries_id(request, settings):
+        mark_private(response)
 
 
 def set_cookie(
@@ -123,11 +159,38 @@ def expire_cookie(response: Response, name: str, options: CookieOptions) -> None
     )
 
 
+def keep_from_caches(response: Response) -> None:
+    """Keep a response that carries an ID out of shared caches, whatever
+    the view said (``public``, ``max-age``)."""
+    response.headers["Cache-Control"] = "private, no-store"
+
+
+#: Policies that send no query of a page to another origin.
+_STRICT_REFERRERS = frozenset({"no-referrer", "same-origin", "strict-origin"})
+_REFERRER_POLICIES = _STRICT_REFERRERS | {
+    "no-referrer-when-downgrade",
+    "origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+}
+
+
+def keep_from_referrers(response: Response) -> None:
+    """Keep the URL of a page that carries an ID out of other sites'
+    ``Referer``: ``same-origin``, unless the view chose a policy at least
+    as strict. A browser follows the last policy it knows in the list."""
+    chosen = response.headers.get("Referrer-Policy", "")
+    known = [p for p in (v.strip().lower() for v in chosen.split(",")) if p in _REFERRER_POLICIES]
+    if not known or known[-1] not in _STRICT_REFERRERS:
+        response.headers["Referrer-Policy"] = "same-origin"
+
+
 def mark_private(response: Response) -> None:
     """Keep a response that carries an ID out of shared caches, and its URL
     out of other sites' ``Referer``."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    keep_from_caches(response)
+    keep_from_referrers(response)
 
 
 def _stream(chunks: t.Iterable[bytes | str], rewriter: HTMLRewriter) -> t.Iterator[bytes]:

@@ -55,7 +55,20 @@ def dumps(value: t.Any, *, session: str, var: str, max_bytes: int) -> str:
             session=session,
             var=var,
         ) from exc
-    if len(text) > max_bytes // 4 and len(text.encode("utf-8")) > max_bytes:
+    if not text.isascii():
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise SessionValueError(
+                f"cannot store variable {var!r} of session {session!r}: it holds text"
+                f" that is not valid Unicode (a lone surrogate, {_surrogate(text, exc)}),"
+                " which no database can store as UTF-8",
+                session=session,
+                var=var,
+            ) from None
+    else:
+        size = len(text)
+    if size > max_bytes:
         raise SessionValueError(
             f"cannot store variable {var!r} of session {session!r}: its stored"
             f" form is larger than NAMEDSESSIONS_MAX_VALUE_BYTES ({max_bytes} bytes)",
@@ -79,6 +92,11 @@ def _check_keys(tagged: dict[t.Any, t.Any] | list[t.Any]) -> None:
                     pending.append(inner)
         else:
             pending.extend(inner for inner in item if isinstance(inner, (dict, list)))
+
+
+def _surrogate(text: str, exc: UnicodeEncodeError) -> str:
+    """The first lone surrogate, written as Python escapes it."""
+    return repr(text[exc.start])[1:-1]
 
 
 _UNSUPPORTED = re.compile(r"^Object of type (\w+) is not JSON serializable$")

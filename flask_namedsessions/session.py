@@ -109,6 +109,10 @@ class Record:
     regenerated: bool = False
     #: the row vanished before the save (ended elsewhere): nothing to send
     gone: bool = False
+    #: the request carried the cookie twice with different values, one maybe
+    #: tossed by a sibling subdomain: this session is neither stored nor sent,
+    #: and the visitor's own cookie is left as it is
+    tossed: bool = False
     #: tracked variable -> its stored text (``None`` if not stored yet)
     vars: dict[str, str | None] = dataclasses.field(default_factory=dict)
     #: untracked variables that are stored, with their stored text
@@ -274,8 +278,11 @@ class NamedSession(MutableMapping[str, t.Any]):
     def _kept(self, save_empty: bool) -> bool:
         """Does the session exist once this request is saved: loaded, or new
         and tracking a variable (or every new session, with ``save_empty``)?
-        Only a kept session's ID goes out."""
+        Only a kept session's ID goes out; one the request could not tell
+        from a tossed cookie is never kept."""
         record = self._record
+        if record.tossed:
+            return False
         return record.stored is not None or bool(record.vars) or save_empty
 
     def _new_id(self, *, grace: bool) -> None:

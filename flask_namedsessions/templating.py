@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import request
 from markupsafe import Markup
 
 from . import context
@@ -15,6 +16,8 @@ from .exceptions import SessionNotStarted
 from .ids import check_name
 from .rewrite import hidden_input
 from .session import NamedSession
+from .urls import is_same_origin
+from .urls import Origin
 from .urls import url_with_params
 
 __all__ = ["session_hidden_input", "session_url", "template_globals"]
@@ -37,7 +40,12 @@ def _template_session_id(name: str) -> str:
 
 
 def session_hidden_input(name: str) -> Markup:
-    """``<input type="hidden">`` carrying session ``name``'s ID."""
+    """``<input type="hidden">`` carrying session ``name``'s ID.
+
+    It cannot see where its form goes: put it only in forms that submit to
+    this site (an ``action`` on another site, or a ``formaction`` of a
+    button, would send the ID there).
+    """
     sessions, session = _started(name)
     sessions.id_in_body()
     return Markup(hidden_input(sessions.settings.param_name(name), session.id))
@@ -45,7 +53,12 @@ def session_hidden_input(name: str) -> Markup:
 
 def session_url(url: str, *names: str) -> str:
     """``url`` with the parameter of each named session, or of every
-    link-tracked session when no name is given."""
+    link-tracked session when no name is given.
+
+    A URL that a browser would send to another site (judged as the link
+    rewriter judges links, ``NAMEDSESSIONS_LINK_HOSTS`` included) comes back
+    unchanged: the ID must not leave the site.
+    """
     chosen = [_started(n)[1] for n in names]
     sessions = context.current()
     if sessions is None:
@@ -53,8 +66,12 @@ def session_url(url: str, *names: str) -> str:
     if not names:
         chosen = [s for s in sessions.sessions.values() if "link" in s.tracking and not s.ended]
     params = {sessions.settings.param_name(s.name): s.id for s in chosen}
-    if params:
-        sessions.id_in_body()
+    if not params:
+        return url
+    origin = Origin(request.scheme, request.host, sessions.settings.link_hosts)
+    if not is_same_origin(url, origin):
+        return url
+    sessions.id_in_body()
     return str(url_with_params(url, params))
 
 

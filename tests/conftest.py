@@ -74,6 +74,29 @@ def clean_tables(url: str, prefix: str = "namedsessions_") -> None:
         engine.dispose()
 
 
+#: Table prefixes the tests let the extension create its tables under.
+CREATED_PREFIXES = ("namedsessions_", "bound_")
+_fresh: set[str] = set()
+
+
+def fresh_schema(url: str) -> None:
+    """Once per run, drop the session tables that earlier runs left in a
+    shared test database, so that they are created from today's models."""
+    if url in _fresh:
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            for prefix in CREATED_PREFIXES:
+                for table in (f"{prefix}variables", f"{prefix}sessions"):
+                    if table in names:
+                        conn.execute(sa.text(f"DROP TABLE {table}"))
+    finally:
+        engine.dispose()
+    _fresh.add(url)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: t.Any) -> str:
     """An SQLite file of the test's own: for tests whose subject is not the
@@ -89,6 +112,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[
     url = DATABASE_URLS[name] or f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
     if name != "sqlite":
         _check_reachable(url)
+        fresh_schema(url)
         clean_tables(url)
     yield url
     if name != "sqlite":

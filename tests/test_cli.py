@@ -56,6 +56,19 @@ def test_stats_counts_live_and_expired(app: Flask) -> None:
     assert rows == {"cart": ["0", "3", "3"], "prefs": ["1", "0", "1"]}
 
 
+def test_stats_keeps_session_names_apart_by_case(app: Flask) -> None:
+    @app.route("/<name>")
+    def start(name: str) -> str:
+        session_start(name)["x"] = 1
+        return ""
+
+    for name in ("Cart", "cart", "cart"):
+        app.test_client().get(f"/{name}")
+    output = app.test_cli_runner().invoke(args=["namedsessions", "stats"]).output
+    rows = {line.split()[0]: line.split()[1:4] for line in output.splitlines()[1:]}
+    assert rows == {"Cart": ["1", "0", "1"], "cart": ["2", "0", "2"]}
+
+
 def test_stats_on_empty_store(app: Flask) -> None:
     runner = app.test_cli_runner()
     assert runner.invoke(args=["namedsessions", "create-tables"]).exit_code == 0

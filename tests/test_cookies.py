@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask import request
 from flask import Response
@@ -12,6 +13,7 @@ from flask import Response
 from flask_namedsessions import has_session
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
+from flask_namedsessions.extension import get_state
 
 
 @pytest.fixture
@@ -222,8 +224,9 @@ def test_response_of_cookie_session_varies_on_cookie(app: Flask) -> None:
         ({"use_link": True}, {"link"}),
         ({"use_link": True, "use_cookie": True}, {"link", "cookie"}),
         ({"use_none": True}, set()),
-        ({"use_none": True, "use_cookie": True}, set()),
+        ({"use_none": True, "use_cookie": False}, set()),
         ({"use_auto": True}, {"cookie", "link"}),
+        ({"use_auto": True, "use_cookie": True}, {"cookie", "link"}),
     ],
 )
 def test_tracking_modes_follow_arguments(
@@ -268,8 +271,9 @@ def test_id_from_query_parameter_loads_session(app: Flask) -> None:
         return f"{s.id} {s['n']}"
 
     first = app.test_client().get("/").text.split()[0]
-    assert app.test_client().get(f"/?_session:cart={first}").text == f"{first} 2"
-    assert app.test_client().get(f"/?_session%3Acart={first}").text == f"{first} 3"
+    here = {"Sec-Fetch-Site": "same-origin"}
+    assert app.test_client().get(f"/?_session:cart={first}", headers=here).text == f"{first} 2"
+    assert app.test_client().get(f"/?_session%3Acart={first}", headers=here).text == f"{first} 3"
 
 
 @pytest.mark.parametrize("multipart", [False, True])
@@ -282,7 +286,7 @@ def test_id_from_form_body_loads_session(app: Flask, multipart: bool) -> None:
 
     first = app.test_client().get("/").text.split()[0]
     data = {"_session:cart": first}
-    kwargs: dict[str, t.Any] = {"data": data}
+    kwargs: dict[str, t.Any] = {"data": data, "headers": {"Sec-Fetch-Site": "same-origin"}}
     if multipart:
         kwargs["content_type"] = "multipart/form-data"
     assert app.test_client().post("/", **kwargs).text == f"{first} 2"
@@ -297,3 +301,223 @@ def test_cookie_wins_over_parameter(app: Flask) -> None:
     mine = client.get("/").text
     other = app.test_client().get("/").text
     assert client.get(f"/?_session:cart={other}").text == mine
+
+
+def tossing_app(app: Flask) -> Flask:
+    @app.route("/")
+    def index() -> str:
+        found = has_session("cart")
+        s = session_start("cart")
+        s.setdefault("owner", request.args.get("owner"))
+        return f"{found} {s.result} {s['owner']}"
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart")
+        session_end("cart")
+        return ""
+
+    return app
+
+
+def stored_sessions(app: Flask) -> int:
+    with app.app_context():
+        store = get_state(app).store
+        with store.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(store.tables.sessions)
+                ).scalar_one()
+            )
+
+
+def own_cookie(app: Flask, owner: str) -> str:
+    response = app.test_client().get(f"/?owner={owner}")
+    return str(response.headers["Set-Cookie"].split(";")[0])
+
+
+@pytest.mark.parametrize("tossed", ["attacker", "junk", "malformed"])
+def test_cookie_sent_twice_loads_nothing_and_sets_nothing(app: Flask, tossed: str) -> None:
+    tossing_app(app)
+    victim = own_cookie(app, "victim")
+    toss = {
+        "attacker": own_cookie(app, "attacker"),
+        "junk": "session_cart=" + "A" * 43,
+        "malformed": "session_cart=%00",
+    }[tossed]
+    before = stored_sessions(app)
+    raw = app.test_client(use_cookies=False)
+    # A sibling subdomain's cookie with a longer path comes first.
+    for order in ((toss, victim), (victim, toss)):
+        response = raw.get("/?owner=someone", headers={"Cookie": "; ".join(order)})
+        assert response.text == "False new someone"
+        assert "Set-Cookie" not in response.headers  # the victim's own cookie stays
+        assert response.headers["Vary"] == "Cookie"
+        ended = raw.get("/end", headers={"Cookie": "; ".join(order)})
+        assert "Set-Cookie" not in ended.headers  # nor is it expired
+    assert stored_sessions(app) == before  # what the view set went nowhere
+    assert raw.get("/", headers={"Cookie": victim}).text == "True load victim"
+
+
+def test_cookie_sent_twice_with_one_value_is_one_cookie(app: Flask) -> None:
+    tossing_app(app)
+    victim = own_cookie(app, "victim")
+    raw = app.test_client(use_cookies=False)
+    assert raw.get("/", headers={"Cookie": f"{victim}; {victim}"}).text == "True load victim"
+
+
+@pytest.mark.parametrize("prefix", ["__HOST-s_", "__host-s_"])
+def test_host_prefix_matches_in_any_case(make_app: t.Callable[..., Flask], prefix: str) -> None:
+    app = make_app(NAMEDSESSIONS_COOKIE_PREFIX=prefix, NAMEDSESSIONS_COOKIE_PATH="/shop")
+
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart", domain="example.com", secure=False).id
+
+    header = set_cookie_header(app, base_url="https://localhost")
+    assert header.startswith(f"{prefix}cart=")
+    assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+
+
+def test_secure_prefix_matches_in_any_case(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_COOKIE_PREFIX="__SECURE-s_")
+
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart", secure=False).id
+
+    header = set_cookie_header(app, base_url="https://localhost")
+    assert header.startswith("__SECURE-s_cart=") and "; Secure" in header
+
+
+def test_samesite_none_forces_secure(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_COOKIE_SAMESITE="None")
+
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart", secure=False).id
+
+    @app.route("/arg")
+    def arg() -> str:
+        return session_start("cart", samesite="none", secure=False).id
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart")
+        session_end("cart", secure=False)
+        return ""
+
+    client = app.test_client()
+    for path in ("/", "/end"):
+        header = client.get(path).headers["Set-Cookie"]
+        assert "; Secure" in header and "SameSite=None" in header, path
+    lax = make_app(NAMEDSESSIONS_COOKIE_SAMESITE="Lax")
+    lax.add_url_rule("/arg", view_func=arg)
+    header = set_cookie_header(lax, "/arg")
+    assert "; Secure" in header and "SameSite=None" in header
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        (
+            "domain",
+            "example.com; SameSite=None",
+            "invalid domain= for session 'cart': use a host name such as example.com,"
+            ' without ";", spaces or control characters',
+        ),
+        (
+            "domain",
+            "example.com\r\nX-Injected: 1",
+            "invalid domain= for session 'cart': use a host name such as example.com,"
+            ' without ";", spaces or control characters',
+        ),
+        (
+            "path",
+            "/; Domain=evil.example",
+            "invalid path= for session 'cart': use a path that starts with \"/\","
+            ' without ";", spaces or control characters',
+        ),
+        (
+            "path",
+            "/a b",
+            "invalid path= for session 'cart': use a path that starts with \"/\","
+            ' without ";", spaces or control characters',
+        ),
+        (
+            "path",
+            "shop",
+            "invalid path= for session 'cart': use a path that starts with \"/\","
+            ' without ";", spaces or control characters',
+        ),
+    ],
+)
+def test_cookie_attribute_argument_that_would_add_attributes_raises(
+    app: Flask, argument: str, value: str, message: str
+) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError) as info:
+        session_start("cart", **{argument: value})
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        (
+            "NAMEDSESSIONS_COOKIE_DOMAIN",
+            "example.com; SameSite=None",
+            'a host name such as example.com, without ";", spaces or control characters',
+        ),
+        (
+            "NAMEDSESSIONS_COOKIE_DOMAIN",
+            "",
+            'a host name such as example.com, without ";", spaces or control characters',
+        ),
+        (
+            "NAMEDSESSIONS_COOKIE_PATH",
+            "/\x00",
+            'a path that starts with "/", without ";", spaces or control characters',
+        ),
+        (
+            "NAMEDSESSIONS_COOKIE_PATH",
+            "/shop;Secure",
+            'a path that starts with "/", without ";", spaces or control characters',
+        ),
+    ],
+)
+def test_cookie_attribute_config_that_would_add_attributes_raises(
+    make_app: t.Callable[..., Flask], key: str, value: str, rule: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        make_app(**{key: value})
+    assert str(info.value) == f"{key} must be {rule}, got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("domain", "path"),
+    [("example.com", "/"), (".example.com", "/shop/cart"), ("bücher.example", "/a,b=c~!")],
+)
+def test_ordinary_domains_and_paths_are_accepted(app: Flask, domain: str, path: str) -> None:
+    @app.route("/")
+    def index() -> str:
+        return session_start("cart", domain=domain, path=path).id
+
+    header = set_cookie_header(app)
+    assert "Domain=" in header and "Path=/" in header
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pair"),
+    [
+        ({"use_cookie": True, "use_none": True}, "use_cookie=True with use_none=True"),
+        ({"use_link": True, "use_none": True}, "use_link=True with use_none=True"),
+        ({"use_auto": True, "use_none": True}, "use_auto=True with use_none=True"),
+        ({"use_auto": True, "use_cookie": False}, "use_auto=True with use_cookie=False"),
+        ({"use_auto": True, "use_link": True}, "use_auto=True with use_link=True"),
+        ({"use_auto": True, "use_link": False}, "use_auto=True with use_link=False"),
+    ],
+)
+def test_contradictory_tracking_raises(app: Flask, kwargs: dict[str, bool], pair: str) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError) as info:
+        session_start("cart", **kwargs)
+    assert str(info.value) == f"contradictory tracking for session 'cart': {pair}; choose one mode"

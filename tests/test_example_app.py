@@ -27,7 +27,7 @@ def example(database_url: str) -> t.Iterator[Flask]:
 
 def visitor(app: Flask, *, cookies: bool = True) -> FlaskClient:
     """A client whose requests say, as a browser's do, that a page of this
-    site started them (the app drops session IDs from other sites)."""
+    site started them (the extension takes IDs only from such requests)."""
     client = app.test_client(use_cookies=cookies)
     client.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
     return client
@@ -70,16 +70,31 @@ def test_preferences_work_without_cookies_across_pages(example: Flask) -> None:
     assert 'id="result">load' in page and 'value="Ada"' in page
 
 
+def token(page: str) -> str:
+    """The CSRF token of the login form on ``page``."""
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found is not None, "no CSRF token in the page"
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, name: str) -> t.Any:
+    """Open the login form and submit it, as a visitor does."""
+    page = client.get("/demos/sessions/login").text
+    form = {"name": name, "csrf_token": token(page)}
+    if "_session:login=" in page:  # the form carries the session without cookies
+        form["_session:login"] = carried(page, "login")
+    return client.post("/demos/sessions/start", data=form)
+
+
 def test_login_redirects_then_continue_and_logout(example: Flask) -> None:
     client = visitor(example)
     assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
-    login = client.post("/demos/sessions/start", data={"name": "Ada"})
+    login = log_in(client, "Ada")
     assert login.status_code == 302
-    # The first login sets the cookie; the redirect carries the ID too, for a
-    # browser that would not keep it, and the app drops it once the cookie is back.
-    assert login.headers["Location"].startswith("/demos/sessions/welcome?_session:login=")
-    welcome = client.get(login.headers["Location"], follow_redirects=True)
-    assert welcome.request.full_path == "/demos/sessions/welcome?"
+    # The login form's page set the cookie, which came back with the form:
+    # the redirect carries no ID.
+    assert login.headers["Location"] == "/demos/sessions/welcome"
+    welcome = client.get(login.headers["Location"])
     assert message(welcome) == "hello Ada you have logged in"
     assert message(client.get("/demos/sessions/continue")) == "hello Ada you are logged in"
     logout = client.get("/demos/sessions/logout", follow_redirects=True)
@@ -89,7 +104,7 @@ def test_login_redirects_then_continue_and_logout(example: Flask) -> None:
 
 def test_login_works_without_cookies(example: Flask) -> None:
     client = visitor(example, cookies=False)
-    login = client.post("/demos/sessions/start", data={"name": "Ada <b>"})
+    login = log_in(client, "Ada <b>")
     location = login.headers["Location"]
     assert location.startswith("/demos/sessions/welcome?_session:login=")
     welcome = client.get(location)
@@ -102,13 +117,32 @@ def test_login_works_without_cookies(example: Flask) -> None:
     assert message(page) == "hello Ada <b> you are logged in"
     logout = client.get(f"/demos/sessions/logout?_session:login={ticket}")
     assert logout.headers["Location"] == "/demos/sessions/logged-out"
+    # An ID that opens nothing any more leaves the address.
     again = client.get(f"/demos/sessions/continue?_session:login={ticket}")
-    assert message(again) == "you are not logged in"
+    assert again.location == "http://localhost/demos/sessions/continue"
+    assert message(client.get(again.location)) == "you are not logged in"
+
+
+@pytest.mark.parametrize("cookies", [True, False])
+def test_login_without_the_forms_token_is_refused(example: Flask, cookies: bool) -> None:
+    refused = "This login form has expired or came from another site: reload it and log in."
+    attacker = visitor(example, cookies=cookies)
+    attackers_token = token(attacker.get("/demos/sessions/login").text)
+    client = visitor(example, cookies=cookies)
+    for form in ({"name": "Eve"}, {"name": "Eve", "csrf_token": attackers_token}):
+        response = client.post("/demos/sessions/start", data=form)
+        assert response.status_code == 400
+        assert refused in html.unescape(response.text)
+        assert "Set-Cookie" not in response.headers and "Location" not in response.headers
+    client.get("/demos/sessions/login")  # the visitor's own form, not submitted
+    response = client.post("/demos/sessions/start", data={"name": "Eve", "csrf_token": "x##y"})
+    assert response.status_code == 400
+    assert message(client.get("/demos/sessions/continue")) == "you are not logged in"
 
 
 def test_login_id_handed_in_from_elsewhere_is_dropped(example: Flask) -> None:
     client = visitor(example, cookies=False)
-    welcome = client.get(client.post("/demos/sessions/start", data={"name": "Ada"}).location)
+    welcome = client.get(log_in(client, "Ada").location)
     ticket = carried(welcome.text, "login")
     url = f"/demos/sessions/continue?x=1&_session:login={ticket}"
     elsewhere: list[dict[str, str]] = [
@@ -133,10 +167,6 @@ def test_login_id_handed_in_from_elsewhere_is_dropped(example: Flask) -> None:
         assert urlsplit(away.location).netloc == "localhost", away.location
     here = {"Referer": "http://localhost/demos/sessions/welcome"}
     assert message(stranger.get(url, headers=here)) == "hello Ada you are logged in"
-    form = {"name": "Eve", "_session:login": ticket}
-    posted = client.post("/demos/sessions/start", data=form, headers=elsewhere[0])
-    assert posted.status_code == 400
-    assert "This form came from another site with a session ID." in posted.text
 
 
 def test_first_visit_ids_leave_the_address_once_the_cookie_is_back(example: Flask) -> None:

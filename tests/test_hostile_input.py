@@ -47,7 +47,10 @@ def test_fuzzed_request_is_new_session_without_a_query(
 ) -> None:
     app, log, _ = hostile
     client = app.test_client()
-    environ = {"HTTP_COOKIE": f"session_cart={cookie}; {extra}={cookie}".encode().decode("latin-1")}
+    environ = {
+        "HTTP_COOKIE": f"session_cart={cookie}; {extra}={cookie}".encode().decode("latin-1"),
+        "HTTP_SEC_FETCH_SITE": "same-origin",  # so that the parameters are read
+    }
     log.reset()
     response = client.post(
         "/",

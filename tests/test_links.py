@@ -13,6 +13,7 @@ from flask import render_template_string
 from flask import request
 from flask import Response
 from flask import stream_with_context
+from markupsafe import escape
 
 from flask_namedsessions import session_start
 
@@ -75,7 +76,8 @@ def test_next_request_with_parameter_loads_the_session(app: Flask) -> None:
 
     client = link_app(app).test_client()
     sid = _id_from(client.get("/").text)
-    assert app.test_client().get(f"/next?_session:cart={sid}").text == "load"
+    here = {"Sec-Fetch-Site": "same-origin"}
+    assert app.test_client().get(f"/next?_session:cart={sid}", headers=here).text == "load"
 
 
 def test_existing_referrer_policy_is_kept(app: Flask) -> None:
@@ -110,7 +112,9 @@ def test_non_html_responses_are_not_rewritten(app: Flask) -> None:
 def test_cookie_tracked_session_leaves_html_alone(app: Flask) -> None:
     response = link_app(app, use_link=None).test_client().get("/")
     assert response.text == PAGE
-    assert "Cache-Control" not in response.headers
+    # the new ID is in Set-Cookie alone: no shared cache, but no Referer to guard
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "Referrer-Policy" not in response.headers
 
 
 def test_same_origin_redirect_carries_the_id(app: Flask) -> None:
@@ -291,7 +295,8 @@ def test_form_body_read_for_the_id_stays_readable(app: Flask) -> None:
         return f"{result} {request.get_data(as_text=True)} {request.form['a']}"
 
     client = app.test_client()
-    assert client.post("/hook", data={"a": "1", "b": "2"}).text == "new a=1&b=2 1"
+    here = {"Sec-Fetch-Site": "same-origin"}
+    assert client.post("/hook", data={"a": "1", "b": "2"}, headers=here).text == "new a=1&b=2 1"
 
 
 def test_form_body_over_the_apps_limit_is_its_413(app: Flask) -> None:
@@ -303,6 +308,144 @@ def test_form_body_over_the_apps_limit_is_its_413(app: Flask) -> None:
         return "read"
 
     response = app.test_client().post(
-        "/upload", data={"field": "x" * 5000, "f": (io.BytesIO(b"1"), "f")}
+        "/upload",
+        data={"field": "x" * 5000, "f": (io.BytesIO(b"1"), "f")},
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/x",
+        "//evil.example/x",
+        "http:\\\\evil.example/x",
+        " https://evil.example",
+        "http://localhost.evil.example/",
+        "http://user@evil.example/",
+        "http://localhost:8080/x",
+        "javascript:alert(1)",
+        "mailto:a@example.org",
+        "data:text/html,<a href=/x>",
+    ],
+)
+def test_session_url_leaves_other_sites_urls_alone(app: Flask, url: str) -> None:
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", use_link=True)
+        session_start("prefs")
+        return render_template_string(
+            "{{ session_url(url) }}|{{ session_url(url, 'prefs') }}", url=url
+        )
+
+    response = app.test_client().get("/")
+    assert response.text.split("|") == [str(escape(url))] * 2
+    assert "Referrer-Policy" not in response.headers
+
+
+def test_session_url_adds_ids_to_this_sites_urls(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_LINK_HOSTS=["shop.example.com"])
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", use_link=True)
+        return render_template_string(
+            "{% for u in urls %}{{ session_url(u) }} {% endfor %}",
+            urls=["/x", "x?a=1", "http://localhost/x", "//localhost/x", "http://shop.example.com/"],
+        )
+
+    response = app.test_client().get("/")
+    sid = response.text.split()[0].split("=")[1]
+    assert response.text.split() == [
+        f"/x?_session:cart={sid}",
+        f"x?a=1&amp;_session:cart={sid}",
+        f"http://localhost/x?_session:cart={sid}",
+        f"//localhost/x?_session:cart={sid}",
+        f"http://shop.example.com/?_session:cart={sid}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_session:cart=" + "A" * 43,
+        "_session%3Acart=unknown",
+        "a=1&_session:prefs=x",
+        "_session:cart=",
+    ],
+)
+def test_page_whose_url_carries_an_id_is_private_without_a_session(app: Flask, query: str) -> None:
+    @app.route("/plain")
+    def plain() -> Response:
+        return Response(PAGE, headers={"Cache-Control": "public, max-age=600"})
+
+    response = app.test_client().get(f"/plain?{query}")
+    assert response.text == PAGE
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_page_without_an_id_in_its_url_keeps_its_headers(app: Flask) -> None:
+    @app.route("/plain")
+    def plain() -> Response:
+        return Response(PAGE, headers={"Cache-Control": "public, max-age=600"})
+
+    for query in ("", "?a=1", "?session_cart=x", "?_session:bad%20name=x", "?_sessions=x"):
+        response = app.test_client().get(f"/plain{query}")
+        assert response.headers["Cache-Control"] == "public, max-age=600", query
+        assert "Referrer-Policy" not in response.headers
+
+
+def test_new_id_in_set_cookie_replaces_a_public_cache_control(app: Flask) -> None:
+    @app.route("/")
+    def index() -> Response:
+        s = session_start("cart")
+        s["n"] = (s.get("n") or 0) + 1
+        return Response(s.result, headers={"Cache-Control": "public, max-age=600"})
+
+    client = app.test_client()
+    first = client.get("/")
+    assert "Set-Cookie" in first.headers
+    assert first.headers["Cache-Control"] == "private, no-store"
+    assert "Referrer-Policy" not in first.headers  # the URL carries no ID
+    again = client.get("/")  # no new ID: the app's choice stands
+    assert "Set-Cookie" not in again.headers
+    assert again.headers["Cache-Control"] == "public, max-age=600"
+
+
+@pytest.mark.parametrize(
+    ("chosen", "sent"),
+    [
+        ("unsafe-url", "same-origin"),
+        ("no-referrer-when-downgrade", "same-origin"),
+        ("origin-when-cross-origin", "same-origin"),
+        ("strict-origin-when-cross-origin", "same-origin"),
+        ("origin", "same-origin"),
+        ("no-referrer, unsafe-url", "same-origin"),  # the last known policy wins
+        ("UNSAFE-URL", "same-origin"),
+        ("bogus", "same-origin"),
+        ("no-referrer", "no-referrer"),
+        ("same-origin", "same-origin"),
+        ("strict-origin", "strict-origin"),
+        ("unsafe-url, no-referrer", "unsafe-url, no-referrer"),
+        ("No-Referrer", "No-Referrer"),
+        ("no-referrer, bogus", "no-referrer, bogus"),
+    ],
+)
+def test_weaker_referrer_policy_is_replaced_on_pages_with_an_id(
+    app: Flask, chosen: str, sent: str
+) -> None:
+    @app.route("/")
+    def index() -> Response:
+        session_start("cart", use_link=True)
+        return Response(PAGE, headers={"Referrer-Policy": chosen})
+
+    @app.route("/plain")
+    def plain() -> Response:
+        return Response(PAGE, headers={"Referrer-Policy": chosen})
+
+    client = app.test_client()
+    assert client.get("/").headers["Referrer-Policy"] == sent
+    assert client.get("/plain?_session:cart=x").headers["Referrer-Policy"] == sent
+    assert client.get("/plain").headers["Referrer-Policy"] == chosen

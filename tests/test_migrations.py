@@ -22,6 +22,7 @@ from flask_namedsessions import NamedSessions
 from flask_namedsessions.extension import get_state
 
 PREFIX = "mig_"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +95,129 @@ def test_autogenerate_picks_up_tables_then_finds_no_difference(
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert ours(compare_metadata(context, db.metadata)) == []
+
+
+def _old_name_columns(app: Flask) -> dict[sa.Column[t.Any], t.Any]:
+    """The ``name`` columns typed as releases before exact names typed them
+    (plain ``VARCHAR``), with the types they have now."""
+    with app.app_context():
+        tables = get_state(app).store.tables
+    columns = [tables.sessions.c.name, tables.variables.c.name]
+    current = {column: column.type for column in columns}
+    for column in columns:
+        column.type = sa.String(column.type.length)  # type: ignore[attr-defined]
+    return current
+
+
+EXACT = (
+    "type_=sa.String(length={n}).with_variant(mysql.CHAR(charset='utf8mb4',"
+    " collation='utf8mb4_bin', length={n}), 'mariadb')"
+)
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
+def test_autogenerate_upgrades_names_to_exact_comparison(
+    migrating_app: tuple[Flask, SQLAlchemy], tmp_path: Path, database_url: str
+) -> None:
+    app, db = migrating_app
+    directory = str(tmp_path / "migrations")
+    versions = tmp_path / "migrations" / "versions"
+    current = _old_name_columns(app)
+    with app.app_context():
+        init(directory)
+        migrate(directory, message="sessions", rev_id="1")
+        upgrade(directory)
+        sessions, variables = (t.name for t in get_state(app).store.tables.__dict__.values())
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {sessions} (sid, name, {_quote(db, 'key')}, created_at,"
+                    " touched_at, expires_at, expires_min) VALUES ('s1', 'cart', 'k1', 0, 0, 0, 1)"
+                )
+            )
+            conn.execute(sa.text(f"INSERT INTO {variables} VALUES ('s1', 'Total', '1')"))
+        for column, type_ in current.items():
+            column.type = type_
+        migrate(directory, message="exact names", rev_id="2")
+        script = versions / "2_exact_names.py"
+        if database_url.startswith("mysql"):
+            upgrade_ops = script.read_text().split("def upgrade():\n", 1)[1]
+            upgrade_ops = upgrade_ops.split("def downgrade", 1)[0]
+            code = [line for line in upgrade_ops.splitlines() if line and "#" not in line]
+            assert len(code) == 10 and sum("alter_column('name'," in line for line in code) == 2
+            for table, n in ((sessions, 64), (variables, 128)):
+                assert f"    with op.batch_alter_table('{table}', schema=None) as batch_op:" in code
+                assert f"               {EXACT.format(n=n)}" in "\n".join(code)
+            # the docs show exactly this, for the default prefix
+            docs = (DOCS / "migrating.rst").read_text().replace("namedsessions_", PREFIX)
+            for line in code:
+                assert f"{line}\n" in docs, line
+        else:
+            assert not script.exists()  # PostgreSQL and SQLite compare exactly already
+        upgrade(directory)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(f"INSERT INTO {variables} VALUES ('s1', 'total', '2'), ('s1', 'café', '3')")
+            )
+            conn.execute(sa.text(f"INSERT INTO {variables} VALUES ('s1', 'cafe', '4')"))
+            names = conn.execute(sa.text(f"SELECT name FROM {variables} ORDER BY value")).scalars()
+            assert list(names) == ["Total", "total", "café", "cafe"]
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert ours(compare_metadata(context, db.metadata)) == []
+
+
+def _quote(db: SQLAlchemy, name: str) -> str:
+    return db.engine.dialect.identifier_preparer.quote(name)
+
+
+def test_documented_alter_statements_upgrade_an_own_engine_table(
+    make_app: t.Callable[..., Flask], database_url: str
+) -> None:
+    """Without Alembic: the statements docs/migrating.rst gives turn a table
+    made by an earlier release into today's, rows kept (MariaDB and MySQL
+    only; elsewhere the tables never changed)."""
+    app = make_app(NAMEDSESSIONS_TABLE_PREFIX="own_")
+    with app.app_context():
+        store = get_state(app).store
+        tables = store.tables
+        engine = store.engines.engine
+    current = _old_name_columns(app)
+    try:
+        tables.sessions.metadata.drop_all(engine, tables=[tables.variables, tables.sessions])
+        tables.sessions.metadata.create_all(engine, tables=[tables.sessions, tables.variables])
+    finally:
+        for column, type_ in current.items():
+            column.type = type_
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                tables.sessions.insert().values(
+                    row_id="s1",
+                    name="cart",
+                    key="k1",
+                    created_at=0,
+                    touched_at=0,
+                    expires_at=0,
+                    expires_min=1,
+                )
+            )
+            conn.execute(tables.variables.insert().values(row_id="s1", name="Total", value="1"))
+        text = (DOCS / "migrating.rst").read_text()
+        sql = text.split(".. code-block:: sql\n\n", 1)[1].split("\n\n", 1)[0]
+        statements = [s for s in sql.replace("namedsessions_", "own_").split(";") if s.strip()]
+        assert len(statements) == 2
+        if database_url.startswith("mysql"):
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.execute(sa.text(statement))
+        with engine.begin() as conn:
+            conn.execute(tables.variables.insert().values(row_id="s1", name="total", value="2"))
+            names = conn.execute(sa.select(tables.variables.c.name).order_by("value")).scalars()
+            assert list(names) == ["Total", "total"]
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = compare_metadata(context, tables.sessions.metadata)
+            assert [d for d in diffs if "own_" in repr(d)] == []
+    finally:
+        tables.sessions.metadata.drop_all(engine, tables=[tables.variables, tables.sessions])

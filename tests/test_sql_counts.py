@@ -33,6 +33,8 @@ class Counted:
         self.log = log
         self.mode = mode
         self.client = app.test_client()
+        # Links of this site's pages: the only requests an ID parameter counts on.
+        self.client.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
         self.id: str | None = None
 
     def url(self, path: str) -> str:
@@ -226,9 +228,10 @@ def test_has_session_then_start_shares_one_select(counted: Counted) -> None:
     log = counted.get("/has")
     assert len(log.reads) == 1
     assert log.writes == []
-    # has_session reads what the request carries; an ID the application
-    # passes itself reaches session_start alone, which then loads it.
-    expected = "False" if counted.mode == "none" else "True"
+    # has_session reads what the request carries as the default mode (the
+    # cookie) does: a link's ID, or one the application passes itself,
+    # reaches session_start alone, which then loads it.
+    expected = "True" if counted.mode == "cookie" else "False"
     assert counted.client.get(counted.url("/has")).text == expected
 
 
@@ -281,3 +284,34 @@ def test_expired_session_is_replaced_with_one_delete(counted: Counted) -> None:
     log = counted.get("/create")
     assert len(log.reads) == 1
     assert kinds(log.writes) == ["DELETE", "INSERT", "INSERT"]  # variables go by cascade
+
+
+def test_ids_the_session_may_not_take_cost_no_statement(
+    make_app: t.Callable[..., Flask], sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> str:
+        link = request.args.get("link") == "1"
+        return session_start("cart", use_link=link).result
+
+    @app.route("/create")
+    def create() -> str:
+        s = session_start("cart")
+        s["n"] = 1
+        return s.id
+
+    mine = app.test_client().get("/create").text
+    other = app.test_client().get("/create").text
+    log = sql_count(app)
+    raw = app.test_client(use_cookies=False)
+    for path, headers in (
+        (f"/?_session:cart={mine}", {"Sec-Fetch-Site": "same-origin"}),  # cookie session
+        (f"/?link=1&_session:cart={mine}", {"Sec-Fetch-Site": "cross-site"}),
+        (f"/?link=1&_session:cart={mine}", {}),
+        ("/", {"Cookie": f"session_cart={mine}; session_cart={other}"}),
+    ):
+        log.reset()
+        assert raw.get(path, headers=headers).text == "new"
+        assert log.statements == [], path

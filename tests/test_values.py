@@ -230,3 +230,87 @@ def test_failed_save_sends_no_new_id_even_when_saving_on_error(
     assert failed.status_code == 500
     assert "Set-Cookie" not in failed.headers
     assert client.get("/").text == "load alice"
+
+
+SURROGATE_REASON = (
+    "it holds text that is not valid Unicode (a lone surrogate, {}),"
+    " which no database can store as UTF-8"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("\ud800", "\\ud800"),
+        ("caf\u00e9 \udfff", "\\udfff"),
+        ({"note": "\ud800"}, "\\ud800"),
+        ({"\udbff": 1}, "\\udbff"),  # a key
+        (["ok", ("x", {"deep": ["\udc00"]})], "\\udc00"),
+        (Markup("<b>\ud83d</b>"), "\\ud83d"),
+    ],
+)
+def test_lone_surrogate_raises_before_anything_is_written(
+    app: Flask, value: t.Any, shown: str
+) -> None:
+    @app.route("/good")
+    def good() -> str:
+        session_start("cart")["fine"] = 1
+        return ""
+
+    @app.route("/bad")
+    def bad() -> str:
+        other = session_start("other")
+        other["fine"] = "also not written"
+        s = session_start("cart")
+        s["fine"] = 2
+        s["note"] = value
+        return ""
+
+    client = app.test_client()
+    client.get("/good")
+    before = stored_rows(app)
+    with pytest.raises(SessionValueError) as info:
+        client.get("/bad")
+    assert str(info.value) == (
+        "cannot store variable 'note' of session 'cart': " + SURROGATE_REASON.format(shown)
+    )
+    assert (info.value.session, info.value.var) == ("cart", "note")
+    assert stored_rows(app) == before
+
+
+def test_lone_surrogate_from_json_input_reaches_the_apps_error_handler(app: Flask) -> None:
+    @app.errorhandler(SessionValueError)
+    def refused(exc: SessionValueError) -> tuple[str, int]:
+        return f"refused {exc.session}.{exc.var}", 400
+
+    @app.route("/notes", methods=["POST"])
+    def notes() -> str:
+        session_start("form")["note"] = request.get_json()["note"]
+        return "saved"
+
+    # JSON may escape a lone surrogate; Python's decoder accepts it.
+    response = app.test_client().post(
+        "/notes", data='{"note": "\\ud800"}', content_type="application/json"
+    )
+    assert (response.status_code, response.text) == (400, "refused form.note")
+    assert "Set-Cookie" not in response.headers
+    assert stored_rows(app) == []
+
+
+def test_names_differing_only_in_case_or_accents_are_distinct(app: Flask) -> None:
+    names = {"Total": 1, "total": 2, "café": 3, "cafe": 4, "CAFÉ": 5}
+
+    @app.route("/set")
+    def set_() -> str:
+        session_start("cart").update(names)
+        return ""
+
+    @app.route("/get")
+    def get_() -> str:
+        s = session_start("cart")
+        return repr({n: s[n] for n in sorted(s)})
+
+    client = app.test_client()
+    client.get("/set")
+    assert client.get("/get").text == repr(dict(sorted(names.items())))
+    assert len(stored_rows(app)) == 5

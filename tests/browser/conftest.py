@@ -38,15 +38,15 @@ def playwright() -> t.Iterator[t.Any]:
         yield p
 
 
-def launch(playwright: t.Any, profile: Path, *, cookies: bool) -> t.Any:
+def launch(playwright: t.Any, profile: Path, *, cookies: bool, args: t.Sequence[str] = ()) -> t.Any:
     """A persistent Chromium profile, with cookies blocked by the browser's own
-    content setting when ``cookies`` is false."""
+    content setting when ``cookies`` is false; ``args`` are more flags."""
     default = profile / "Default"
     default.mkdir(parents=True, exist_ok=True)
     prefs = {"profile": {"default_content_setting_values": {"cookies": 1 if cookies else 2}}}
     (default / "Preferences").write_text(json.dumps(prefs))
     return playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        str(profile), executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], headless=True
     )
 
 
