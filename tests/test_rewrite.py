@@ -168,6 +168,8 @@ MARKUP = {
     "href_without_value": ("<a href>", "<a href>"),
     "href_empty_unquoted": ("<a href=>", f'<a href="?{Q}">'),
     "href_without_value_before_slash": ("<a href/>", "<a href/>"),
+    "href_then_quoted_name": ('<p>x<a href "x"><a href=/y>', f'<p>x<a href "x"><a href="/y?{Q}">'),
+    "href_then_single_quoted_name": ("<a href 'x' title=t>", "<a href 'x' title=t>"),
     "abbr": ('<abbr href="/x">', '<abbr href="/x">'),
     "iframes": ('<iframes src="/x">', '<iframes src="/x">'),
     "namespaced": ('<x:a href="/x">', '<x:a href="/x">'),
@@ -276,6 +278,14 @@ FORMS = {
         f"<form action=//evil.com><form></form><form>{HIDDEN}",
     ),
     "end_tag_upper_case": ("<form></FORM ><form>", f"<form>{HIDDEN}</FORM ><form>{HIDDEN}"),
+    "end_tag_with_attribute": (
+        '<form></form x="y"><form>',
+        f'<form>{HIDDEN}</form x="y"><form>{HIDDEN}',
+    ),
+    "end_tag_with_odd_attribute": (
+        "<form></form ='y' x\"z><form>",
+        f"<form>{HIDDEN}</form ='y' x\"z><form>{HIDDEN}",
+    ),
     "already_there": (f"<form>{HIDDEN}<input>", f"<form>{HIDDEN}<input>"),
     "form_in_comment": ("<!--<form>--><form>", f"<!--<form>--><form>{HIDDEN}"),
     "form_in_script": ("<script><form></script><form>", f"<script><form></script><form>{HIDDEN}"),
@@ -507,6 +517,39 @@ def test_chunks_give_whole_output_when_split_anywhere() -> None:
     whole = rewrite_html(html, PARAMS, HTTP)
     for size in range(1, len(html) + 1):
         assert "".join(_stream(html, size)) == whole
+
+
+#: documents whose output changes if a chunk ending inside ``<!--``, ``<!``,
+#: ``</`` or ``<`` were decided before the next chunk came
+OPENERS = {
+    "comment_with_gt": (
+        "<!-- > <a href=/x> --><a href=/y>",
+        f'<!-- > <a href=/x> --><a href="/y?{Q}">',
+    ),
+    "abrupt_comment": ("<!--><a href=/x>", f'<!--><a href="/x?{Q}">'),
+    "abrupt_comment_dash": ("<!---><a href=/x>", f'<!---><a href="/x?{Q}">'),
+    "bogus_comment": ("<!-x> <a href=/x>", f'<!-x> <a href="/x?{Q}">'),
+    "doctype": ("<!DOCTYPE html><a href=/x>", f'<!DOCTYPE html><a href="/x?{Q}">'),
+    "end_tag": ("</p title='>'><a href=/x>", f"</p title='>'><a href=\"/x?{Q}\">"),
+    "form_end_tag": ("<form></form><form>", f"<form>{HIDDEN}</form><form>{HIDDEN}"),
+}
+
+
+@pytest.mark.parametrize(("html", "expected"), OPENERS.values(), ids=OPENERS.keys())
+def test_output_is_the_same_when_a_chunk_ends_inside_markup(html: str, expected: str) -> None:
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+    for cut in range(len(html) + 1):
+        rewriter = HTMLRewriter(PARAMS, HTTP)
+        out = rewriter.feed(html[:cut]) + rewriter.feed(html[cut:]) + rewriter.close()
+        assert out == expected, cut
+    assert "".join(_stream(html, 1)) == expected
+
+
+def test_form_end_tag_closes_form_when_tag_is_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rewrite, "MAX_TAG", 16)
+    for end in ('</form title="a long title">', "</form ='y' title=\"a long title\">"):
+        html = f"<form>{end}<form>"
+        assert rewrite_html(html, PARAMS, HTTP) == f"<form>{HIDDEN}{end}<form>{HIDDEN}"
 
 
 def test_long_tag_copied_when_over_max_tag() -> None:

@@ -84,10 +84,45 @@ def test_rewriting_twice_equals_once_when_html_like(source: str) -> None:
     assert rewrite_html(once, PARAMS, ORIGIN) == once
 
 
+#: (which "<", how far after it) for cuts where a chunk boundary matters most:
+#: just after "<", "<!", "<!-", "</" and the like
+near_markup = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=29), st.integers(min_value=1, max_value=5)),
+    max_size=8,
+)
+
+
+def _near_markup(source: str, picks: list[tuple[int, int]]) -> list[int]:
+    starts = [match.start() for match in re.finditer("<", source)]
+    if not starts:
+        return []
+    return [min(starts[k % len(starts)] + offset, len(source)) for k, offset in picks]
+
+
 @settings(max_examples=500, deadline=None)
-@given(html_like, st.lists(st.integers(min_value=0, max_value=400), max_size=12))
-def test_streaming_equals_whole_when_split_anywhere(source: str, cuts: list[int]) -> None:
+@given(html_like, st.lists(st.integers(min_value=0, max_value=400), max_size=12), near_markup)
+def test_streaming_equals_whole_when_split_anywhere(
+    source: str, cuts: list[int], picks: list[tuple[int, int]]
+) -> None:
+    cuts = cuts + _near_markup(source, picks)
     assert _streamed(source, cuts) == rewrite_html(source, PARAMS, ORIGIN)
+
+
+#: Few pieces, dense in what a chunk boundary could change: openers of
+#: comments, tags and raw text, the ends that close them, and what follows.
+OPENERS = [
+    "<!--", "<!---", "<!-", "<!", "-->", "--!>", "--", "-", ">", " ", "x", "'", '"', "<", "</",
+    "<a href=/x>", "<form>", "</form>", "<script>", "</script>", "<style>", "</style>", "<?",
+]  # fmt: skip
+markup_dense = st.lists(st.sampled_from(OPENERS), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(markup_dense, html_like))
+def test_streaming_equals_whole_when_split_once_at_every_point(source: str) -> None:
+    whole = rewrite_html(source, PARAMS, ORIGIN)
+    for cut in range(1, len(source)):
+        assert _streamed(source, [cut]) == whole, cut
 
 
 @settings(max_examples=300, deadline=None)
