@@ -59,6 +59,8 @@ _SCRIPT_PATTERNS = {
     _ESCAPED: htmltags.SCRIPT_ESCAPED,
     _DOUBLE: htmltags.SCRIPT_DOUBLE,
 }
+# What QUICK found (its lastindex) and the groups of a link and a form.
+_LINK, _URL, _SIMPLE_PATH, _FORM, _ACTION, _FORM_END = range(1, 7)
 #: Returned when the buffer ends too early to decide.
 _MORE = -1
 #: How far one QUICK match may read: the re module keeps a little state for
@@ -142,7 +144,8 @@ class HTMLRewriter:
         n = len(buf)
         pos = 0
         append = out.append
-        quick_match = htmltags.QUICK.match
+        # QUICK matches everywhere, if only the empty string
+        quick_match: t.Callable[[str, int, int], re.Match[str]] = htmltags.QUICK.match  # type: ignore[assignment]
         decided = self._decided
         max_tag = MAX_TAG
         while pos < n:
@@ -153,51 +156,51 @@ class HTMLRewriter:
                 limit = min(n, pos + _WINDOW)
                 while True:  # links, as long as QUICK finds them
                     quick = quick_match(buf, pos, limit)
-                    spans = quick.regs  # type: ignore[union-attr]
-                    start = spans[1][0]
-                    if start < 0:
+                    found_kind = quick.lastindex
+                    if found_kind != _LINK:
                         break
-                    end = spans[0][1]
-                    path_end = spans[3][1]
+                    end = quick.end()
+                    start = quick.start(_LINK)
                     if end - start > max_tag:
                         append(buf[pos:end])
-                    elif path_end >= 0 and simple:
+                    elif simple and (path_end := quick.end(_SIMPLE_PATH)) >= 0:
                         append(buf[pos:path_end])
                         append(simple)
                         append(buf[path_end:end])
-                    elif spans[2][0] < 0:
-                        append(buf[pos:end])
                     else:
-                        value_start, value_end = spans[2]
-                        token = buf[value_start:value_end]
-                        new = decided.get(token)
-                        if new is None:
-                            new = self._decide(token)
-                        if new == token:
+                        value_start, value_end = quick.span(_URL)
+                        if value_start < 0:
                             append(buf[pos:end])
                         else:
-                            append(buf[pos:value_start])
-                            append(new)
-                            append(buf[value_end:end])
+                            token = buf[value_start:value_end]
+                            new = decided.get(token)
+                            if new is None:
+                                new = self._decide(token)
+                            if new == token:
+                                append(buf[pos:end])
+                            else:
+                                append(buf[pos:value_start])
+                                append(new)
+                                append(buf[value_end:end])
                     pos = end
                     if buf[start + 1] in "iI":
                         self._enter("iframe")
                         break
-                if start < 0:
-                    start = spans[4][0]
-                    end = start if start >= 0 else spans[0][1]
+                if found_kind != _LINK:
+                    end = quick.start(_FORM) if found_kind == _FORM else quick.end()
                     if end > pos:
                         append(buf[pos:end])
                         pos = end
                 self._steps += pos - entry
-                if spans[6][0] >= 0:  # </form>
+                if found_kind == _FORM_END:
                     self._in_form = False
                     continue
                 if pos >= limit or self._state != _DATA:
                     continue  # the end, or just the window's
-                if start >= 0:  # a form QUICK has read
-                    action: tuple[int, int] | None = spans[5] if spans[5][0] >= 0 else None
-                    end = spans[0][1]
+                if found_kind == _FORM:  # a form QUICK has read
+                    action_span = quick.span(_ACTION)
+                    action = action_span if action_span[0] >= 0 else None
+                    end = quick.end()
                     self._steps += end - pos
                     found = self._form(buf, pos, end, action, out, final)
                 else:
