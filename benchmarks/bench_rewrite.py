@@ -23,11 +23,11 @@ from html.parser import HTMLParser
 import lxml.html  # type: ignore[import-untyped]
 
 from flask_namedsessions.rewrite import HTMLRewriter
-from flask_namedsessions.rewrite import Origin
 from flask_namedsessions.rewrite import rewrite_html
 from flask_namedsessions.urls import add_params
 from flask_namedsessions.urls import clean_url
 from flask_namedsessions.urls import LinkJudge
+from flask_namedsessions.urls import Origin
 from flask_namedsessions.urls import param_pairs
 
 ORIGIN = Origin("https", "shop.example.com")

@@ -16,6 +16,8 @@ import re
 
 from .urls import SIMPLE_PATH
 
+__all__ = ["ATTR_WINDOW", "QUICK", "TAG", "TAG_STATES", "T_NAME", "attributes", "long_tag_step"]
+
 _NAME = r"[A-Za-z][^\t\n\f\r />]*(?![^\t\n\f\r />])"
 _VALUE = (
     r"\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'"
@@ -84,23 +86,6 @@ QUICK = re.compile(
     + rf"{_QUICK_URL})?{_QUICK_TAIL})"
     + rf"|(</[fF][oO][rR][mM](?=[\t\n\f\r />]){_QUICK_TAIL}))?"
 )
-COMMENT_END = re.compile(r"--!?>")
-#: Script content ends at its end tag, but browsers read "<!--" inside a
-#: script as an escape, and "<script>" inside that as one more level.
-SCRIPT = re.compile(r"<!--|</script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-SCRIPT_DOUBLE = re.compile(r"-->|</script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-_raw_ends: dict[str, re.Pattern[str]] = {}
-
-
-def raw_end(name: str) -> re.Pattern[str]:
-    """The end of the raw text of element ``name`` (ASCII case-insensitive:
-    ``re.IGNORECASE`` alone would let U+017F, the long s, stand for ``s``)."""
-    pattern = _raw_ends.get(name)
-    if pattern is None:
-        pattern = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-        _raw_ends[name] = pattern
-    return pattern
 
 
 def attributes(buf: str, match: re.Match[str]) -> dict[str, tuple[int, int]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flask_namedsessions.rewrite import Origin
 from flask_namedsessions.rewrite import rewrite_html
 from flask_namedsessions.urls import clean_url
+from flask_namedsessions.urls import Origin
 from tests.browser.conftest import launch
 from tests.test_rewrite import BASES
 from tests.test_rewrite import CASES
