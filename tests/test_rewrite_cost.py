@@ -1,10 +1,11 @@
 """What rewriting costs on malformed input, measured from outside the rewriter.
 
-The rewriter reads text only through regular expressions, so the measure is
+The rewriter reads text only through regular expressions, so one measure is
 what they read: each call of a pattern of the rewriting modules is wrapped and
 counts the characters from where it started to where its match ended, or to
-the end of the region it was given when it found nothing. The count is exact
-and the same on every run (no clocks).
+the end of the region it was given when it found nothing. The other is the
+lines of Python the rewriting modules run, counted by a trace function. Both
+are exact and the same on every run (no clocks).
 """
 
 from __future__ import annotations
@@ -16,25 +17,39 @@ import typing as t
 
 import pytest
 
+from flask_namedsessions import foreign
 from flask_namedsessions import forms
 from flask_namedsessions import htmltags
+from flask_namedsessions import links
 from flask_namedsessions import rawtext
 from flask_namedsessions import rewrite
+from flask_namedsessions import scanner
 from flask_namedsessions import urls
 from flask_namedsessions.rewrite import HTMLRewriter
-from flask_namedsessions.rewrite import MAX_TAG
+from flask_namedsessions.rewrite import rewrite_html
+from flask_namedsessions.scanner import MAX_TAG
 from flask_namedsessions.urls import Origin
 
 HTTP = Origin("http", "example.com")
 PARAMS = {"_session:cart": "ID"}
-MODULES = (htmltags, rawtext, rewrite, urls, forms)
+MODULES = (htmltags, rawtext, rewrite, scanner, urls, forms, foreign, links)
+FILES = {module.__file__ for module in MODULES}
 
 
 class Reads:
-    """Characters read by the patterns of the rewriting modules."""
+    """Characters read by the patterns of the rewriting modules, and lines
+    of them run."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.lines = 0
+
+    def trace(self, frame: types.FrameType, event: str, arg: t.Any) -> t.Any:
+        if frame.f_code.co_filename not in FILES:
+            return None
+        if event == "line":
+            self.lines += 1
+        return self.trace
 
     def add(self, string: str, pos: int, endpos: int, found: re.Match[str] | None) -> None:
         end = found.end() if found is not None else min(endpos, len(string))
@@ -115,6 +130,16 @@ def _read(reads: Reads, html: str, chunk: int = 0) -> int:
     return reads.count
 
 
+def _lines(reads: Reads, html: str) -> int:
+    reads.lines = 0
+    sys.settrace(reads.trace)
+    try:
+        rewrite_html(html, PARAMS, HTTP)
+    finally:
+        sys.settrace(None)
+    return reads.lines
+
+
 PATHOLOGICAL = {
     "unclosed_a": "<a ",
     "unclosed_a_href": '<a href="',
@@ -130,6 +155,14 @@ PATHOLOGICAL = {
     "forms": "<form><a href=x></form>",
     "odd_tags": '<p a = "1">',
     "long_names": "<a" + "b" * 50,
+    "svg_nesting": "<svg><g>",
+    "svg_unknown_end_tags": "<svg><g></x>",
+    "svg_points": "<svg><foreignObject><div></span>",
+    "math_points": "<math><mi><mglyph><annotation-xml encoding=text/html><b>",
+    "svg_cdata": "<svg><![CDATA[",
+    "svg_breakouts": "<svg><path/><p>",
+    "framesets": "<frameset><frame src=/x>",
+    "controls": "<form><button formaction=//evil.example>",
 }
 
 
@@ -143,6 +176,16 @@ def test_work_grows_linearly_when_input_is_pathological(
     n = 2000 if chunk == 7 else 6000
     for html in (unit * n, unit * (4 * n)):
         assert len(html) // 2 <= _read(reads, html, chunk) <= 4 * len(html)
+
+
+@pytest.mark.parametrize("unit", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_python_work_grows_linearly_when_input_is_pathological(reads: Reads, unit: str) -> None:
+    """A few lines of Python for each character, at any length: nothing the
+    rewriter keeps (open elements, forms waiting for their end) makes each
+    tag cost more the more tags came before."""
+    per_char = [_lines(reads, unit * n) / (len(unit) * n) for n in (500, 2000)]
+    assert per_char[1] <= 1.2 * per_char[0] + 0.1
+    assert per_char[1] <= 20
 
 
 def test_measure_grows_with_the_square_when_text_is_read_again(reads: Reads) -> None:

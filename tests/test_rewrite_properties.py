@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from flask_namedsessions import forms
 from flask_namedsessions import htmltags
-from flask_namedsessions import rewrite
+from flask_namedsessions import scanner
 from flask_namedsessions import urls
 from flask_namedsessions.rewrite import hidden_input
 from flask_namedsessions.rewrite import HTMLRewriter
@@ -35,6 +36,12 @@ FRAGMENTS = [
     "https:evil.com", "http://example.com/", "http://EXAMPLE.com:80/x", "http://user@evil.com",
     "http://example.com@evil.com", "http://evil.com\\@example.com", "http://www.example.com",
     "javascript:x", "java\tscript:x", "mailto:a", "_session:cart=Z", "_session%3Acart=Z",
+    "<svg>", "</svg>", "<svg/>", "<math>", "</math>", "<foreignObject>", "</foreignObject>",
+    "<desc>", "<mi>", "</mi>", "<mglyph>", "<annotation-xml encoding=text/html>", "<g>", "</g>",
+    "<path/>", "<path d=x/>", "]]>", "<b>", "</p>", "</div>", "<div>", "<font color=1>",
+    "<table>", "<td>", "<frameset>", "<noscript>", "</noscript>", "<select>", "<template>",
+    "<button formaction=//evil.com>", "<input form=f formaction=//evil.com>", "<form id=f>",
+    "<button formaction=/x>", " id=f", " form=f",
 ]  # fmt: skip
 URLS = [
     "/x", "x.html", "", "?a=1&amp;b", "/x#f", "//evil.com", "http://example.com/", "#top",
@@ -43,9 +50,11 @@ URLS = [
 #: Whole tags that take a URL, so that most documents have something to rewrite.
 url_tags = st.builds(
     "<{}{}{}{}{}{}{}{}".format,
-    st.sampled_from(["a", "A", "area", "iframe", "frame", "form", "FORM", "base", "abbr"]),
+    st.sampled_from(
+        ["a", "A", "area", "iframe", "frame", "form", "FORM", "base", "abbr", "button"]
+    ),
     st.sampled_from([" ", "\n", "/", " title='>' "]),
-    st.sampled_from(["href", "HREF", "src", "action", "id"]),
+    st.sampled_from(["href", "HREF", "src", "action", "id", "formaction"]),
     st.sampled_from(["=", " = ", "", "="]),
     st.sampled_from(['"', "'", "", ""]),
     st.sampled_from(URLS),
@@ -184,7 +193,20 @@ def test_streaming_equals_whole_when_split_once_at_every_point(source: str) -> N
 def test_streaming_equals_whole_when_tags_exceed_a_small_limit(
     source: str, cuts: list[int]
 ) -> None:
-    with mock.patch.object(rewrite, "MAX_TAG", 12):
+    with mock.patch.object(scanner, "MAX_TAG", 12):
+        assert _streamed(source, cuts) == rewrite_html(source, PARAMS, ORIGIN)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    html_like,
+    st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+    st.integers(min_value=0, max_value=40),
+)
+def test_streaming_equals_whole_when_forms_may_wait_only_a_little(
+    source: str, cuts: list[int], lookahead: int
+) -> None:
+    with mock.patch.object(forms, "LOOKAHEAD", lookahead):
         assert _streamed(source, cuts) == rewrite_html(source, PARAMS, ORIGIN)
 
 
@@ -211,7 +233,7 @@ def test_quick_path_equals_exact_path_when_html_like(source: str) -> None:
 def test_output_is_the_same_when_reading_windows_are_small(source: str, window: int) -> None:
     expected = rewrite_html(source, PARAMS, ORIGIN)
     with (
-        mock.patch.object(rewrite, "_WINDOW", window),
+        mock.patch.object(scanner, "_WINDOW", window),
         mock.patch.object(htmltags, "ATTR_WINDOW", window),
     ):
         assert rewrite_html(source, PARAMS, ORIGIN) == expected
