@@ -16,6 +16,7 @@ takes more than :data:`LOOKAHEAD` characters, the form gets no inputs.
 
 from __future__ import annotations
 
+import collections
 import typing as t
 
 from .urls import action_is_ours
@@ -31,15 +32,15 @@ LOOKAHEAD = 262144
 class _Pending:
     """A form whose inputs wait for what follows it."""
 
-    __slots__ = ("deadline", "form_id", "inside", "slot", "text")
+    __slots__ = ("deadline", "form_id", "slot", "text")
 
     def __init__(self, slot: int, deadline: int, form_id: str | None, text: str) -> None:
+        #: where its inputs go, counted from the start of the output
         self.slot = slot
         self.deadline = deadline
         self.form_id = form_id
-        self.text = text
-        #: before its </form>: every control read belongs to it
-        self.inside = True
+        #: what goes in its slot; None once decided
+        self.text: str | None = text
 
 
 class Forms:
@@ -48,7 +49,8 @@ class Forms:
 
     :param inputs: parameter name to the hidden input that carries it.
     :param judge: where URLs go, for the document so far.
-    :param out: the output so far; forms add to it and hold back its end.
+    :param out: the output not released yet; forms add to it and hold back
+        what follows a waiting form.
     """
 
     def __init__(self, inputs: t.Mapping[str, str], judge: LinkJudge, out: list[str]) -> None:
@@ -56,10 +58,17 @@ class Forms:
         self._longest = max(map(len, self._inputs.values()), default=0)
         self._judge = judge
         self._out = out
+        #: pieces of output released so far (slots count from the start)
+        self._released = 0
         #: a form is open, so another ``<form>`` is ignored (the browser's
         #: form element pointer is set)
         self.open = False
-        self._pending: list[_Pending] = []
+        #: waiting forms, oldest (and so first to expire) first
+        self._waiting: collections.deque[_Pending] = collections.deque()
+        #: the waiting form whose end tag has not come: controls are in it
+        self._inside: _Pending | None = None
+        #: waiting forms by id (lower case)
+        self._by_id: dict[str, list[_Pending]] = {}
         #: ids named by a control with a formaction elsewhere (lower case)
         self._named: set[str] = set()
         #: a control whose attributes could not be read may name any form
@@ -107,8 +116,12 @@ class Forms:
         text = "".join(text for name, text in self._inputs.items() if name not in present)
         key = None if form_id is None else form_id.lower()
         if text and not (key is not None and (key in self._named or self._any_named)):
-            self._pending.append(_Pending(len(self._out), at + LOOKAHEAD, key, text))
+            form = _Pending(self._released + len(self._out), at + LOOKAHEAD, key, text)
             self._out.append("")
+            self._waiting.append(form)
+            self._inside = form
+            if key is not None:
+                self._by_id.setdefault(key, []).append(form)
         return True
 
     def unreadable(self) -> None:
@@ -125,63 +138,65 @@ class Forms:
         """
         if action is not None and action_is_ours(action, self._judge):
             return
-        readable = action is not None
         self._expire(at)
-        if not readable:
+        if self._inside is not None:
+            self._decide(self._inside, False)
+        if action is None:
             self._any_named = True
+            for form in self._waiting:
+                if form.form_id is not None:
+                    self._decide(form, False)
         elif form_id is not None:
-            self._named.add(form_id.lower())
-        for form in self._pending:
-            if form.inside or not readable or form.form_id == (form_id or "").lower():
+            key = form_id.lower()
+            self._named.add(key)
+            for form in self._by_id.pop(key, ()):
                 self._decide(form, False)
-        self._drop_decided()
 
     def end(self, at: int) -> None:
         """A ``</form>`` at ``at``: the next form is a form again; the form
         it ends gets the inputs unless an ``id`` keeps it waiting."""
         self.open = False
         self._expire(at)
-        for form in self._pending:
-            if form.inside:
-                form.inside = False
-                if form.form_id is None:
-                    self._decide(form, True)
-        self._drop_decided()
+        if self._inside is not None and self._inside.form_id is None:
+            self._decide(self._inside, True)
+        self._inside = None
 
     def advance(self, at: int) -> None:
         """Everything before ``at`` has been read."""
         self._expire(at)
-        self._drop_decided()
 
     def finish(self, at: int, *, read: bool = True) -> None:
         """The document ends at ``at``; ``read`` is false when the rewriter
         stopped reading it before that, so nothing after is known."""
         self._expire(at)
-        for form in self._pending:
+        for form in self._waiting:
             self._decide(form, read)
-        self._pending.clear()
+        self._waiting.clear()
+        self._inside = None
 
     def release(self) -> str:
         """The output that no form waits for any more, taken out."""
-        upto = self._pending[0].slot if self._pending else len(self._out)
+        waiting = self._waiting
+        while waiting and waiting[0].text is None:
+            waiting.popleft()
+        upto = waiting[0].slot - self._released if waiting else len(self._out)
+        if not upto:
+            return ""
         text = "".join(self._out[:upto])
         del self._out[:upto]
-        for form in self._pending:
-            form.slot -= upto
+        self._released += upto
         return text
 
     def _expire(self, at: int) -> None:
-        for form in self._pending:
-            if form.deadline < at:
-                self._decide(form, False)
+        """Forms whose fate is still open ``LOOKAHEAD`` after them get nothing."""
+        waiting = self._waiting
+        while waiting and (waiting[0].text is None or waiting[0].deadline < at):
+            self._decide(waiting.popleft(), False)
 
     def _decide(self, form: _Pending, inputs: bool) -> None:
-        if form.slot >= 0:
-            self._out[form.slot] = form.text if inputs else ""
-            form.slot = -1
-
-    def _drop_decided(self) -> None:
-        self._pending = [form for form in self._pending if form.slot >= 0]
+        if form.text is not None:
+            self._out[form.slot - self._released] = form.text if inputs else ""
+            form.text = None
 
     def _present(self, buf: str, pos: int, final: bool) -> set[str] | None:
         """The params whose inputs follow at ``pos``, or ``None`` if ``buf``

