@@ -56,6 +56,7 @@ class Forms:
     def __init__(self, inputs: t.Mapping[str, str], judge: LinkJudge, out: list[str]) -> None:
         self._inputs = dict(inputs)
         self._longest = max(map(len, self._inputs.values()), default=0)
+        self._all = "".join(self._inputs.values())
         self._judge = judge
         self._out = out
         #: pieces of output released so far (slots count from the start)
@@ -113,7 +114,11 @@ class Forms:
         self._out.append(buf[pos:end])
         if action is not None and not action_is_ours(action, self._judge):
             return True
-        text = "".join(text for name, text in self._inputs.items() if name not in present)
+        text = (
+            "".join(text for name, text in self._inputs.items() if name not in present)
+            if present
+            else self._all
+        )
         key = None if form_id is None else form_id.lower()
         if text and not (key is not None and (key in self._named or self._any_named)):
             form = _Pending(self._released + len(self._out), at + LOOKAHEAD, key, text)
@@ -212,10 +217,14 @@ class Forms:
                     pos += len(text)
                     break
             else:
-                if not final and any(
-                    len(rest) < len(text) and text.startswith(rest)
-                    for name, text in self._inputs.items()
-                    if name not in present
+                if (
+                    not final
+                    and len(rest) < self._longest
+                    and any(
+                        len(rest) < len(text) and text.startswith(rest)
+                        for name, text in self._inputs.items()
+                        if name not in present
+                    )
                 ):
                     return None
                 break

@@ -27,8 +27,9 @@ class Links:
         self._pairs = pairs
         self._judge = judge
         self._base_seen = False
-        #: URL as written (quotes included) -> what to write instead
-        self._decided: dict[str, str] = {}
+        #: URL as written (quotes included) -> what to write instead (read it
+        #: before calling :meth:`rewrite`, which fills it)
+        self.decided: dict[str, str] = {}
         #: what a simple path ("/p/1/shoes") gets; "" once relative URLs are not ours
         self.simple = "?" + "&".join(text for _, text in pairs)
 
@@ -43,14 +44,14 @@ class Links:
             return
         self._base_seen = True
         self._judge.set_base(href if html else None)
-        self._decided.clear()
+        self.decided.clear()
         if not self._judge.relative_ours:
             self.simple = ""
 
     def rewrite(self, token: str) -> str:
         """The attribute value ``token`` (as written, quotes included) with
         the params in its URL, or ``token`` itself when it stays."""
-        new = self._decided.get(token)
+        new = self.decided.get(token)
         if new is not None:
             return new
         quote = token[:1]
@@ -64,7 +65,7 @@ class Links:
             if not quote:  # the query needs quotes around it, if they fit
                 quote = '"' if '"' not in raw else "'" if "'" not in raw else ""
             new = f"{quote}{raw[:at]}{text}{raw[at:]}{quote}"
-        if len(self._decided) >= 4096:
-            self._decided.clear()
-        self._decided[token] = new
+        if len(self.decided) >= 4096:
+            self.decided.clear()
+        self.decided[token] = new
         return new

@@ -140,68 +140,78 @@ class Scanner:
 
     def _quick(self, buf: str, pos: int, final: bool) -> tuple[int, bool]:
         """Text and tags in HTML: links as long as QUICK finds them, then
-        the next tag that needs more. Return where to go on, and whether
-        ``buf`` ended too early."""
+        the next tag that needs more, and so on. Return where to go on, and
+        whether ``buf`` ended too early."""
         n = len(buf)
         append = self._out.append
         # QUICK matches everywhere, if only the empty string
         quick_match: t.Callable[[str, int, int], re.Match[str]] = htmltags.QUICK.match  # type: ignore[assignment]
         rewrite = self._links.rewrite
-        simple = self._links.simple
-        limit = min(n, pos + _WINDOW)
-        while True:
-            quick = quick_match(buf, pos, limit)
-            found = quick.lastindex
-            if found != _LINK:
-                break
-            end = quick.end()
-            start = quick.start(_LINK)
-            if end - start > MAX_TAG:
-                append(buf[pos:end])
-            elif simple and (path_end := quick.end(_SIMPLE_PATH)) >= 0:
-                append(buf[pos:path_end])
-                append(simple)
-                append(buf[path_end:end])
-            else:
-                value_start, value_end = quick.span(_URL)
-                new = buf[value_start:value_end]
-                if value_start >= 0 and (new := rewrite(new)) != buf[value_start:value_end]:
-                    append(buf[pos:value_start])
-                    append(new)
-                    append(buf[value_end:end])
-                else:
+        decided = self._links.decided
+        tree = self._tree
+        while pos < n and self._state == rawtext.DATA and (tree.plain or tree.lost):
+            simple = self._links.simple
+            limit = min(n, pos + _WINDOW)
+            while True:
+                quick = quick_match(buf, pos, limit)
+                found = quick.lastindex
+                if found != _LINK:
+                    break
+                end = quick.end()
+                start = quick.start(_LINK)
+                if end - start > MAX_TAG:
                     append(buf[pos:end])
-            pos = end
-            if buf[start + 1] in "iI":  # an iframe: its content is text
-                self._enter("iframe", self._tree.start("iframe", {}, False))
-                return pos, False
-        end = quick.start(_FORM) if found == _FORM else quick.end()
-        if end > pos:
-            append(buf[pos:end])
-            pos = end
-        if found == _FORM_END:
-            start = quick.start(_FORM_END)
-            self._form_end(start if end - start <= MAX_TAG else end)
-            return pos, False
-        if pos >= limit:
-            return pos, False  # the end, or just the window's
-        if found == _FORM:  # a form QUICK has read
-            end = quick.end()
-            action_start, action_end = quick.span(_ACTION)
-            action = _unquote(buf[action_start:action_end]) if action_start >= 0 else None
-            form_id = None
-            if _ID.search(buf, pos, end):
-                match = htmltags.TAG.match(buf, pos, end)
-                span = None if match is None else htmltags.attributes(buf, match).get("id")
-                form_id = None if span is None else _value(buf, span)
-            rules = None if end - pos > MAX_TAG else self._tree.start("form", {}, False)
-            placed = self._forms.start(
-                buf, pos, end, action, form_id, rules, self._offset + end, final
-            )
-            after = end if placed else _MORE
-        else:
-            after = self._markup(buf, pos, final)
-        return (pos, True) if after == _MORE else (after, False)
+                elif simple and (path_end := quick.end(_SIMPLE_PATH)) >= 0:
+                    append(buf[pos:path_end])
+                    append(simple)
+                    append(buf[path_end:end])
+                else:
+                    value_start, value_end = quick.span(_URL)
+                    token = buf[value_start:value_end]
+                    new = decided.get(token) if value_start >= 0 else token
+                    if new is None:
+                        new = rewrite(token)
+                    if new != token:
+                        append(buf[pos:value_start])
+                        append(new)
+                        append(buf[value_end:end])
+                    else:
+                        append(buf[pos:end])
+                pos = end
+                if buf[start + 1] in "iI":  # an iframe: its content is text
+                    self._enter("iframe", tree.start("iframe", {}, False))
+                    break
+            if found == _LINK:
+                continue
+            end = quick.start(_FORM) if found == _FORM else quick.end()
+            if end > pos:
+                append(buf[pos:end])
+                pos = end
+            if found == _FORM_END:
+                start = quick.start(_FORM_END)
+                self._form_end(start if end - start <= MAX_TAG else end)
+                continue
+            if pos >= limit:
+                continue  # the end, or just the window's
+            if found == _FORM:  # a form QUICK has read
+                end = quick.end()
+                action_start, action_end = quick.span(_ACTION)
+                action = _unquote(buf[action_start:action_end]) if action_start >= 0 else None
+                form_id = None
+                if _ID.search(buf, pos, end):
+                    match = htmltags.TAG.match(buf, pos, end)
+                    span = None if match is None else htmltags.attributes(buf, match).get("id")
+                    form_id = None if span is None else _value(buf, span)
+                rules = None if end - pos > MAX_TAG else tree.start("form", {}, False)
+                at = self._offset + end
+                placed = self._forms.start(buf, pos, end, action, form_id, rules, at, final)
+                after = end if placed else _MORE
+            else:
+                after = self._markup(buf, pos, final)
+            if after == _MORE:
+                return pos, True
+            pos = after
+        return pos, False
 
     def _foreign(self, buf: str, pos: int, final: bool) -> tuple[int, bool]:
         """Text and tags in SVG or MathML, where every tag counts: those that
