@@ -20,10 +20,12 @@ from .urls import SIMPLE_PATH
 __all__ = [
     "ATTR_WINDOW",
     "FOREIGN",
+    "FORMACTION",
     "QUICK",
     "TAG",
     "TAG_STATES",
     "T_NAME",
+    "LongTag",
     "attributes",
     "long_tag_step",
     "self_closing",
@@ -73,14 +75,22 @@ _PLAIN_START = (
     rf"|[tT](?!(?:[eE][xX][tT][aA][rR][eE][aA]|[iI][tT][lL][eE]){_END})"
     rf"|[xX](?![mM][pP]{_END}))"
 )
-#: A control with no attribute named formaction: text runs of the tag where
-#: names are may not hold "f" followed by "ormaction".
+#: A control without "formaction" anywhere in it (a tag too long to read is
+#: judged by that too): in the runs of a tag where names are, and in values,
+#: "f" may not be followed by "ormaction".
 _NO_FORMACTION = r"[iI][nN][pP][uU][tT]|[bB][uU][tT][tT][oO][nN]"
-_RUN = r"[^>\"'=fF]*(?:[fF](?![oO][rR][mM][aA][cC][tT][iI][oO][nN])[^>\"'=fF]*)*"
+_NOT_FA = r"(?![oO][rR][mM][aA][cC][tT][iI][oO][nN])"
+_RUN = rf"[^>\"'=fF]*(?:[fF]{_NOT_FA}[^>\"'=fF]*)*"
+_CONTROL_VALUE = (
+    rf"=(?:\"[^\"fF]*(?:[fF]{_NOT_FA}[^\"fF]*)*\"|'[^'fF]*(?:[fF]{_NOT_FA}[^'fF]*)*'"
+    rf"|(?:[^\t\n\f\r >\"'=fF]|[fF]{_NOT_FA})+(?=[\t\n\f\r >]))"
+)
 _CONTROL = (
     rf"(?:{_NO_FORMACTION})(?=[\t\n\f\r />])"
-    rf"(?:>|[\t\n\f\r /]{_RUN}(?:{_N}{_QUICK_VALUE}{_RUN})*>)"
+    rf"(?:>|[\t\n\f\r /]{_RUN}(?:{_N}{_CONTROL_VALUE}{_RUN})*>)"
 )
+#: "formaction" in any case, in the text of a control too long to read.
+FORMACTION = re.compile(f"[fF]{_NOT_FA}".replace("(?!", "(?="))
 _PLAIN_END = rf"(?:[a-eg-zA-EG-Z]|[fF](?![oO][rR][mM]{_END}))"
 
 
@@ -255,3 +265,29 @@ def long_tag_step(state: int, buf: str, pos: int) -> tuple[int, int]:
             state = _T_BEFORE
         else:  # whitespace after a name or an unquoted value
             state = _T_AFTER if state == _T_ATTR else _T_BEFORE
+
+
+class LongTag:
+    """A tag too long to keep whole, read piece by piece: its name (up to 16
+    characters, after a ``/`` for an end tag) and, for a button or an input,
+    whether "formaction" appears anywhere in it."""
+
+    __slots__ = ("_state", "_tail", "formaction", "name")
+
+    def __init__(self, end_tag: bool) -> None:
+        self.name = "/" if end_tag else ""
+        self.formaction = False
+        self._state = T_NAME
+        self._tail = ""
+
+    def read(self, buf: str, pos: int) -> tuple[bool, int]:
+        """Read on from ``pos``; return whether the tag has ended, and where
+        reading stopped."""
+        if self._state == T_NAME and len(self.name) < 16:
+            self.name += TAG_STATES[T_NAME].match(buf, pos, pos + 16).group()  # type: ignore[union-attr]
+        self._state, end = long_tag_step(self._state, buf, pos)
+        if self.name.lower() in ("button", "input"):  # controls only
+            piece = self._tail + buf[pos:end]
+            self.formaction |= FORMACTION.search(piece) is not None
+            self._tail = piece[-9:]  # "formaction" may span two pieces
+        return self._state == -1, end

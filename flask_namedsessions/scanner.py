@@ -79,9 +79,7 @@ class Scanner:
         self._state = rawtext.DATA
         #: the element whose raw text is being read
         self._element = ""
-        self._long_state = htmltags.T_NAME
-        self._long_name = ""
-        self._long_at = 0
+        self._long = htmltags.LongTag(False)
 
     @property
     def in_markup(self) -> bool:
@@ -107,17 +105,12 @@ class Scanner:
                 if more:
                     return pos
             elif state == _LONG_TAG:
-                if self._long_state == htmltags.T_NAME and len(self._long_name) < 16:
-                    name = htmltags.TAG_STATES[htmltags.T_NAME].match(buf, pos, pos + 16)
-                    self._long_name += name.group()  # type: ignore[union-attr]
-                tag_state, end = htmltags.long_tag_step(self._long_state, buf, pos)
+                done, end = self._long.read(buf, pos)
                 out.append(buf[pos:end])
                 pos = end
-                if tag_state == -1:
+                if done:
                     self._state = rawtext.DATA
                     self._long_tag_done(self._offset + end)
-                else:
-                    self._long_state = tag_state
             elif state == _PASS:
                 out.append(buf[pos:])
                 return n
@@ -234,8 +227,8 @@ class Scanner:
                     self._tree.start(key, {}, tag.group(4) == "/")  # type: ignore[union-attr]
                 self._out.append(buf[pos:end])
                 return end, False
-        if pos >= n:
-            return pos, False
+        if pos >= n or buf[pos] != "<":
+            return pos, False  # the end, or just the window's
         after = self._markup(buf, pos, final)
         return (pos, True) if after == _MORE else (after, False)
 
@@ -291,9 +284,7 @@ class Scanner:
                 self._state = _PASS  # it never ends: browsers drop it
                 return pos
             start = pos + 2 if end_tag else pos + 1
-            self._long_at = self._offset + pos
-            self._long_name = "/" if end_tag else ""
-            self._long_state = htmltags.T_NAME
+            self._long = htmltags.LongTag(end_tag)
             self._state = _LONG_TAG
             out.append(buf[pos:start])
             return start
@@ -377,7 +368,8 @@ class Scanner:
         """A tag too long to rewrite has ended at ``at``: keep the state right
         and assume the worst of what it may hold (a ``<base>`` anywhere, a
         formaction, whether an SVG or MathML tag closes itself)."""
-        key = self._long_name.lower() if self._long_name.isascii() else ""
+        name = self._long.name
+        key = name.lower() if name.isascii() else ""
         tree = self._tree
         if key == "/form":
             self._form_end(at - self._offset)
@@ -392,7 +384,7 @@ class Scanner:
             self._forms.unreadable()
         elif key == "base":
             self._links.base(None, rules)
-        elif key in ("button", "input"):
+        elif key in ("button", "input") and self._long.formaction:
             self._forms.control(at, None, None)
         else:
             self._enter(key, rules)

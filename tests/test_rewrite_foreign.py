@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flask_namedsessions import scanner
 from flask_namedsessions.rewrite import rewrite_html
 from flask_namedsessions.urls import Origin
 from tests.test_rewrite import stream
@@ -246,3 +247,12 @@ def test_rewriting_resumes_when_deep_foreign_content_ends() -> None:
 def test_rewriting_stops_when_foreign_content_is_too_deep_to_follow() -> None:
     html = "<svg>" + "<g>" * 200 + "<a href=/y></svg><style><a href=/x></style><a href=/y>"
     assert rewrite_html(html, PARAMS, HTTP) == html.replace("<a href=/y>", Y, 1)
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_text_in_foreign_content_kept_when_reading_windows_are_small(
+    monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    monkeypatch.setattr(scanner, "_WINDOW", window)
+    html = "<math> href=<mi>x</mi> a < b <svg><a href=/x></a></svg>"
+    assert rewrite_html(html, PARAMS, HTTP) == html.replace("<a href=/x>", X)

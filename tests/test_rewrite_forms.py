@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flask_namedsessions import scanner
 from flask_namedsessions.forms import LOOKAHEAD
 from flask_namedsessions.rewrite import HTMLRewriter
 from flask_namedsessions.rewrite import rewrite_html
@@ -95,6 +96,28 @@ def test_form_gets_no_input_when_a_control_submits_elsewhere(html: str, expected
     assert rewrite_html(html, PARAMS, HTTP) == expected
     for size in (1, 2, 5):
         assert "".join(stream(html, size)) == expected, size
+
+
+@pytest.mark.parametrize(
+    ("html", "gets_input"),
+    [
+        ('<button title="a long title"><form id=f>', True),
+        (f'<button title="a long title" formaction="{EVIL}"><form id=f>', False),
+        ('<input form=f title="formaction, long"><form id=f>', False),
+    ],
+)
+def test_long_control_judged_alike_when_split_anywhere(
+    monkeypatch: pytest.MonkeyPatch, html: str, gets_input: bool
+) -> None:
+    """A control too long to read has a formaction if the word is in it; one
+    the quick reader takes whole has none only if the word is nowhere in it."""
+    monkeypatch.setattr(scanner, "MAX_TAG", 12)
+    expected = html + H if gets_input else html
+    assert rewrite_html(html, PARAMS, HTTP) == expected
+    for cut in range(len(html) + 1):
+        rewriter = HTMLRewriter(PARAMS, HTTP)
+        out = rewriter.feed(html[:cut]) + rewriter.feed(html[cut:]) + rewriter.close()
+        assert out == expected, cut
 
 
 def test_output_waits_for_the_end_of_the_form_when_streamed() -> None:
