@@ -13,8 +13,23 @@ pieces, for one too long to keep whole.
 from __future__ import annotations
 
 import re
+import typing as t
 
 from .urls import SIMPLE_PATH
+
+__all__ = [
+    "ATTR_WINDOW",
+    "FOREIGN",
+    "FORMACTION",
+    "QUICK",
+    "TAG",
+    "TAG_STATES",
+    "T_NAME",
+    "LongTag",
+    "attributes",
+    "long_tag_step",
+    "self_closing",
+]
 
 _NAME = r"[A-Za-z][^\t\n\f\r />]*(?![^\t\n\f\r />])"
 _VALUE = (
@@ -29,6 +44,8 @@ _ATTR_BARE = re.sub(r"[(][?]P<[a-z]+>", "(?:", _ATTR)
 #: A start or end tag; group 1 is its name.
 TAG = re.compile(rf"</?({_NAME})(?:[\t\n\f\r /]|{_ATTR_BARE})*>")
 _ATTRS = re.compile(_ATTR)
+#: TAG with its last piece in group 2: "/" when the tag closes itself.
+_SELF_CLOSING = re.compile(rf"</?{_NAME}([\t\n\f\r /]|{_ATTR_BARE})*>")
 #: Whole attributes and what separates them; group 1 is the last attribute.
 _ATTR_RUN = re.compile(rf"(?:[\t\n\f\r /]|({_ATTR_BARE}))*")
 #: How far one _ATTR_RUN match may read (the re module keeps some state for
@@ -43,20 +60,90 @@ _QUICK_TAIL = rf"[^>\"'=]*(?:{_N}{_QUICK_VALUE}[^>\"'=]*)*>"
 _QUICK_REST = rf"{_N}*(?:>|[\t\n\f\r /]{_QUICK_TAIL})"
 _END = r"(?![^\t\n\f\r />])"
 #: The first letter of a start tag that needs nothing: not a link, form,
-#: base, or element whose content is raw text.
+#: base, element whose content is raw text, <svg>, <math>, <frameset>, or a
+#: control that may carry a formaction.
 _PLAIN_START = (
-    r"(?:[c-eghj-moq-ru-wyzC-EGHJ-MOQ-RU-WYZ]"
+    r"(?:[c-eghj-loq-ru-wyzC-EGHJ-LOQ-RU-WYZ]"
     rf"|[aA](?!(?:[rR][eE][aA])?{_END})"
-    rf"|[bB](?![aA][sS][eE]{_END})"
-    rf"|[fF](?!(?:[oO][rR][mM]|[rR][aA][mM][eE]){_END})"
-    rf"|[iI](?![fF][rR][aA][mM][eE]{_END})"
-    rf"|[nN](?![oO](?:[eE][mM][bB][eE][dD]|[fF][rR][aA][mM][eE][sS]){_END})"
+    rf"|[bB](?!(?:[aA][sS][eE]|[uU][tT][tT][oO][nN]){_END})"
+    rf"|[fF](?!(?:[oO][rR][mM]|[rR][aA][mM][eE](?:[sS][eE][tT])?){_END})"
+    rf"|[iI](?!(?:[fF][rR][aA][mM][eE]|[nN][pP][uU][tT]){_END})"
+    rf"|[mM](?![aA][tT][hH]{_END})"
+    rf"|[nN](?![oO](?:[eE][mM][bB][eE][dD]|[fF][rR][aA][mM][eE][sS]|[sS][cC][rR][iI][pP][tT]){_END})"
     rf"|[pP](?![lL][aA][iI][nN][tT][eE][xX][tT]{_END})"
-    rf"|[sS](?!(?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE]){_END})"
+    rf"|[sS](?!(?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE]|[vV][gG]){_END})"
     rf"|[tT](?!(?:[eE][xX][tT][aA][rR][eE][aA]|[iI][tT][lL][eE]){_END})"
     rf"|[xX](?![mM][pP]{_END}))"
 )
+#: A control without "formaction" anywhere in it (a tag too long to read is
+#: judged by that too): in the runs of a tag where names are, and in values,
+#: "f" may not be followed by "ormaction".
+_NO_FORMACTION = r"[iI][nN][pP][uU][tT]|[bB][uU][tT][tT][oO][nN]"
+_NOT_FA = r"(?![oO][rR][mM][aA][cC][tT][iI][oO][nN])"
+_RUN = rf"[^>\"'=fF]*(?:[fF]{_NOT_FA}[^>\"'=fF]*)*"
+_CONTROL_VALUE = (
+    rf"=(?:\"[^\"fF]*(?:[fF]{_NOT_FA}[^\"fF]*)*\"|'[^'fF]*(?:[fF]{_NOT_FA}[^'fF]*)*'"
+    rf"|(?:[^\t\n\f\r >\"'=fF]|[fF]{_NOT_FA})+(?=[\t\n\f\r >]))"
+)
+_CONTROL = (
+    rf"(?:{_NO_FORMACTION})(?=[\t\n\f\r />])"
+    rf"(?:>|[\t\n\f\r /]{_RUN}(?:{_N}{_CONTROL_VALUE}{_RUN})*>)"
+)
+#: "formaction" in any case, in the text of a control too long to read.
+FORMACTION = re.compile(f"[fF]{_NOT_FA}".replace("(?!", "(?="))
 _PLAIN_END = rf"(?:[a-eg-zA-EG-Z]|[fF](?![oO][rR][mM]{_END}))"
+
+
+def _any_case(names: str) -> str:
+    """An expression for any of ``names``, in any ASCII case, as a tree of
+    first letters (much faster for ``re`` than a list of alternatives)."""
+    tree: dict[str, t.Any] = {}
+    for name in names.split():
+        node = tree
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, t.Any]) -> str:
+        parts = [
+            (f"[{char}{char.upper()}]" if char.isalpha() else re.escape(char)) + branch(child)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not parts:
+            return ""
+        body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return branch(tree)
+
+
+#: Tags met in icons and drawings that have no role for the rewriter: not a
+#: link, form, control or <base>, no raw text, no integration point, nothing
+#: that leaves foreign content.
+_DRAWING = _any_case(
+    "circle clippath defs ellipse feblend fecolormatrix fecomposite feflood fegaussianblur"
+    " feoffset femerge femergenode filter g line lineargradient marker mask metadata path"
+    " pattern polygon polyline radialgradient rect stop symbol text textpath tspan use"
+)
+_SIMPLE_ATTRS = rf"(?:[\t\n\f\r ]+{_N}+(?:=(?:\"[^\"]*\"|'[^']*'))?)*[\t\n\f\r ]*"
+#: A whole <svg> element (from after "<") of drawing tags without oddities: a
+#: browser reads it as text and tags, whatever the stack of open elements,
+#: and has left foreign content after it. An <svg/> opens none.
+_WHOLE_SVG = (
+    rf"[sS][vV][gG]{_SIMPLE_ATTRS}(?:/>|>"
+    r"(?:[^<]+|<(?=[^A-Za-z!/?])"
+    rf"|</?{_DRAWING}(?=[\t\n\f\r />]){_SIMPLE_ATTRS}/?>)*"
+    rf"</[sS][vV][gG]{_SIMPLE_ATTRS}/?>)"
+)
+#: In SVG or MathML, where every tag counts: text, then perhaps a tag without
+#: oddities (group 1): "/" if an end tag (group 2), its name (group 3), and
+#: the "/" that closes it (group 4).
+FOREIGN = re.compile(
+    r"(?:[^<]+|<(?=[^A-Za-z!/?]))*"
+    r"(<(/?)([A-Za-z][^\t\n\f\r />]*)"
+    rf"(?:[\t\n\f\r ]+{_N}+(?:=(?:\"[^\"]*\"|'[^']*'))?)*[\t\n\f\r ]*(/?)>)?"
+)
 
 
 def _first(attr: str) -> str:
@@ -72,7 +159,8 @@ _QUICK_URL = rf"(?:=(\"[^\"]*\"|'[^']*'|{_U}+(?=[\t\n\f\r >])))?"
 #: simple one in double quotes, perhaps with a fragment), a form (group 4)
 #: with its action (group 5), or the end tag of a form (group 6).
 QUICK = re.compile(
-    rf"(?:[^<]+|</{_PLAIN_END}{_QUICK_REST}|<{_PLAIN_START}{_QUICK_REST}|<(?=[^A-Za-z!/?]))*"
+    rf"(?:[^<]+|</{_PLAIN_END}{_QUICK_REST}|<{_CONTROL}|<{_PLAIN_START}{_QUICK_REST}"
+    rf"|<{_WHOLE_SVG}|<(?=[^A-Za-z!/?]))*"
     r"(?:(<(?:[aA](?:[rR][eE][aA])?(?=[\t\n\f\r />])"
     + _first("[hH][rR][eE][fF]")
     + r"|[iI]?[fF][rR][aA][mM][eE](?=[\t\n\f\r />])"
@@ -84,23 +172,16 @@ QUICK = re.compile(
     + rf"{_QUICK_URL})?{_QUICK_TAIL})"
     + rf"|(</[fF][oO][rR][mM](?=[\t\n\f\r />]){_QUICK_TAIL}))?"
 )
-COMMENT_END = re.compile(r"--!?>")
-#: Script content ends at its end tag, but browsers read "<!--" inside a
-#: script as an escape, and "<script>" inside that as one more level.
-SCRIPT = re.compile(r"<!--|</script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-SCRIPT_DOUBLE = re.compile(r"-->|</script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-_raw_ends: dict[str, re.Pattern[str]] = {}
 
 
-def raw_end(name: str) -> re.Pattern[str]:
-    """The end of the raw text of element ``name`` (ASCII case-insensitive:
-    ``re.IGNORECASE`` alone would let U+017F, the long s, stand for ``s``)."""
-    pattern = _raw_ends.get(name)
-    if pattern is None:
-        pattern = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-        _raw_ends[name] = pattern
-    return pattern
+def self_closing(buf: str, match: re.Match[str]) -> bool:
+    """Does the :data:`TAG` match end with a ``/`` that closes the tag (not
+    one that ends an unquoted value, as in ``<path d=x/>``)?"""
+    end = match.end()
+    if buf[end - 2] != "/":
+        return False
+    found = _SELF_CLOSING.match(buf, match.start(), end)
+    return found is not None and found.group(1) == "/"
 
 
 def attributes(buf: str, match: re.Match[str]) -> dict[str, tuple[int, int]]:
@@ -184,3 +265,29 @@ def long_tag_step(state: int, buf: str, pos: int) -> tuple[int, int]:
             state = _T_BEFORE
         else:  # whitespace after a name or an unquoted value
             state = _T_AFTER if state == _T_ATTR else _T_BEFORE
+
+
+class LongTag:
+    """A tag too long to keep whole, read piece by piece: its name (up to 16
+    characters, after a ``/`` for an end tag) and, for a button or an input,
+    whether "formaction" appears anywhere in it."""
+
+    __slots__ = ("_state", "_tail", "formaction", "name")
+
+    def __init__(self, end_tag: bool) -> None:
+        self.name = "/" if end_tag else ""
+        self.formaction = False
+        self._state = T_NAME
+        self._tail = ""
+
+    def read(self, buf: str, pos: int) -> tuple[bool, int]:
+        """Read on from ``pos``; return whether the tag has ended, and where
+        reading stopped."""
+        if self._state == T_NAME and len(self.name) < 16:
+            self.name += TAG_STATES[T_NAME].match(buf, pos, pos + 16).group()  # type: ignore[union-attr]
+        self._state, end = long_tag_step(self._state, buf, pos)
+        if self.name.lower() in ("button", "input"):  # controls only
+            piece = self._tail + buf[pos:end]
+            self.formaction |= FORMACTION.search(piece) is not None
+            self._tail = piece[-9:]  # "formaction" may span two pieces
+        return self._state == -1, end

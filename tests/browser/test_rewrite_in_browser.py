@@ -8,18 +8,21 @@ import random
 import re
 import typing as t
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from flask_namedsessions.rewrite import Origin
 from flask_namedsessions.rewrite import rewrite_html
 from flask_namedsessions.urls import clean_url
+from flask_namedsessions.urls import Origin
 from tests.browser.conftest import launch
 from tests.test_rewrite import BASES
 from tests.test_rewrite import CASES
 from tests.test_rewrite import FORMS
 from tests.test_rewrite import HTTPS_CASES
 from tests.test_rewrite import MARKUP
+from tests.test_rewrite_foreign import ELEMENTS
+from tests.test_rewrite_foreign import FOREIGN
 
 pytestmark = pytest.mark.browser
 
@@ -44,38 +47,50 @@ SNAPSHOT_JS = """
     return {url, origin: u ? u.origin : null, path: u ? u.pathname : null,
             hash: u ? u.hash : null, carried: u ? u.searchParams.getAll(name) : []};
   };
+  // the document and the contents of its templates, which are not in it
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const t of roots[i].querySelectorAll('template')) if (t.content) roots.push(t.content);
+  }
   const links = [];
-  for (const el of document.querySelectorAll('a, area, frame, iframe')) {
-    const attr = LINKS[el.localName];
-    if (!el.hasAttribute(attr)) continue;
-    const raw = el.getAttribute(attr);
-    let url = el[attr];
-    if (typeof url !== 'string') {
-      const u = parse(new URL(raw, document.baseURI));
-      url = u ? u.href : raw;
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('a, area, frame, iframe')) {
+      const attr = LINKS[el.localName];
+      if (!el.hasAttribute(attr)) continue;
+      const raw = el.getAttribute(attr);
+      let url = root === document ? el[attr] : null;
+      if (typeof url !== 'string') {
+        const u = parse(new URL(raw, document.baseURI));
+        url = u ? u.href : raw;
+      }
+      links.push({key: el.id, tag: el.localName, raw, ...describe(url)});
     }
-    links.push({key: el.id, tag: el.localName, raw, ...describe(url)});
   }
   const forms = [...document.forms].map((f) => ({
     key: f.id, raw: f.getAttribute('action'), ...describe(formAction.call(f)),
     owned: [...formElements.call(f)].filter((e) => e.name === name).map((e) => e.value),
     direct: [...f.children].filter((e) => e.localName === 'input' && e.name === name).length,
+    // where its controls with a formaction send it, wherever they stand
+    targets: [...formElements.call(f)]
+      .filter((e) => e.hasAttribute('formaction')).map((e) => describe(e.formAction)),
   }));
   const count = (s) => s.toLowerCase().split(id).length - 1;
   const places = [];
-  const walker = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (node.nodeType === Node.ELEMENT_NODE) {
-      for (const a of node.attributes) {
-        for (let i = count(a.value); i > 0; i--) {
-          places.push({where: `${node.localName}[${a.name}]`, name: node.getAttribute('name'),
-                       type: node.getAttribute('type'), text: a.value});
+  for (const root of roots) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ALL);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.nodeType === Node.ELEMENT_NODE) {
+        for (const a of node.attributes) {
+          for (let i = count(a.value); i > 0; i--) {
+            places.push({where: `${node.localName}[${a.name}]`, name: node.getAttribute('name'),
+                         type: node.getAttribute('type'), text: a.value});
+          }
         }
-      }
-    } else if (node.nodeType === Node.TEXT_NODE || node.nodeType === Node.COMMENT_NODE) {
-      const parent = node.parentNode && node.parentNode.localName;
-      for (let i = count(node.data); i > 0; i--) {
-        places.push({where: `${parent || '#document'} ${node.nodeName}`, text: node.data});
+      } else if (node.nodeType === Node.TEXT_NODE || node.nodeType === Node.COMMENT_NODE) {
+        const parent = node.parentNode && node.parentNode.localName;
+        for (let i = count(node.data); i > 0; i--) {
+          places.push({where: `${parent || '#document'} ${node.nodeName}`, text: node.data});
+        }
       }
     }
   }
@@ -89,12 +104,13 @@ SNAPSHOT_JS = """
 
 @dataclasses.dataclass
 class Snapshot:
-    """What Chromium made of one document."""
+    """What Chromium made of one document, and the requests it made."""
 
     links: list[dict[str, t.Any]]
     forms: list[dict[str, t.Any]]
     places: list[dict[str, t.Any]]
     serialized: int
+    requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def by_key(self) -> dict[str, dict[str, t.Any]]:
         return {item["key"]: item for item in [*self.links, *self.forms] if item["key"]}
@@ -106,25 +122,34 @@ def _encode(html: str) -> bytes:
 
 
 class Browser:
-    """One page whose requests are answered from ``served``, so no server runs."""
+    """One page whose requests are answered from ``served``, so no server runs;
+    others are recorded and answered with nothing."""
 
     def __init__(self, page: t.Any) -> None:
         self.page = page
         self.served: dict[str, str] = {}
+        #: (URL, body) of every request made for something not served
+        self.requests: list[tuple[str, str]] = []
         page.route("**/*", self._handle)
 
     def _handle(self, route: t.Any) -> None:
-        body = self.served.get(route.request.url)
+        request = route.request
+        body = self.served.get(request.url)
         if body is None:
-            route.abort()
+            self.requests.append((request.url, request.post_data or ""))
+            route.fulfill(status=204)  # a navigation there leaves the page as it is
         else:
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=_encode(body))
 
     def load(self, scheme: str, html: str) -> Snapshot:
-        """Serve ``html`` at the page URL of ``scheme`` and read its links."""
+        """Serve ``html`` at the page URL of ``scheme``, let it load what it
+        loads, and read its links."""
         self.served[PAGES[scheme]] = html
-        self.page.goto(PAGES[scheme], wait_until="domcontentloaded")
-        return Snapshot(**self.page.evaluate(SNAPSHOT_JS, [ID, NAME]))
+        self.requests = []
+        self.page.goto(PAGES[scheme], wait_until="load")
+        snapshot = Snapshot(**self.page.evaluate(SNAPSHOT_JS, [ID, NAME]))
+        snapshot.requests = self.requests
+        return snapshot
 
 
 @pytest.fixture(scope="module")
@@ -149,21 +174,34 @@ def unsafe(snapshot: Snapshot, scheme: str) -> list[str]:
         for form in snapshot.forms
         if form["origin"] not in allowed and ID in form["owned"]
     ]
+    found += [
+        f"form {form['key']!r}: a control sends the ID to {target['url']!r}"
+        for form in snapshot.forms
+        for target in form["targets"]
+        if target["origin"] not in allowed and ID in form["owned"]
+    ]
     found += [f"ID in {p['where']}: {p['text']!r}" for p in snapshot.places if not expected(p)]
+    found += [
+        f"request to {url!r} with {body!r}"
+        for url, body in snapshot.requests
+        if ID in (url + body).lower() and _origin(url) not in allowed
+    ]
     if snapshot.serialized != len(snapshot.places):
         found.append(f"{snapshot.serialized} IDs in the markup, {len(snapshot.places)} in the DOM")
     return found
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def expected(place: dict[str, t.Any]) -> bool:
-    """A link attribute, our hidden input, or ``<noscript>`` text (documented:
-    its content is rewritten though a browser with scripts reads it as text)."""
+    """A link attribute, or our hidden input."""
     where = place["where"]
     if where in ("a[href]", "area[href]", "frame[src]", "iframe[src]"):
         return True
-    if where == "input[value]":
-        return bool(place["name"] == NAME and place["type"] == "hidden")
-    return bool(where == "noscript #text")
+    return bool(where == "input[value]" and place["name"] == NAME and place["type"] == "hidden")
 
 
 def carries_once(before: dict[str, t.Any], after: dict[str, t.Any]) -> bool:
@@ -317,6 +355,8 @@ def test_url_tables_safe_when_read_by_chromium(
 
 DOCUMENTS = {
     **{f"markup-{k}": html for k, (html, _) in MARKUP.items()},
+    **{f"foreign-{k}": html for k, (html, _) in FOREIGN.items()},
+    **{f"elements-{k}": html for k, (html, _) in ELEMENTS.items()},
     **{f"forms-{k}": html for k, (html, _) in FORMS.items()},
     **{f"bases-{k}": html for k, (html, _) in BASES.items()},
     "frameset": (
@@ -332,6 +372,72 @@ DOCUMENTS = {
         '<math><a href="//evil.com/"></a><mi href="/y"></mi></math>'
     ),
 }
+#: The leaks found by review: each made Chromium send the ID to evil.example,
+#: by loading a resource or through a link.
+ISSUE_LEAKS = [
+    "svg_style_is_markup",
+    "svg_title_is_an_integration_point",
+    "math_style_is_markup_and_img_breaks_out",
+    "noscript_is_text",
+    "frameset_ignores_style",
+]
+
+
+@pytest.mark.parametrize("case", ISSUE_LEAKS)
+def test_id_stays_on_site_when_markup_hides_a_url(browser: Browser, case: str) -> None:
+    html = FOREIGN[case][0]
+    assert "evil.example" in html
+    after = browser.load("http", rewrite_html(html, PARAMS, ORIGINS["http"]))
+    assert any("evil.example" in url for url, _ in after.requests) == ("title" not in case)
+    assert not unsafe(after, "http")
+
+
+PAY = "https://pay.evil.example/collect"
+#: Pages whose #go control submits a same-origin form to another origin.
+FORMACTION_PAGES = {
+    "button_inside": (
+        f"<form method=post action=/cart><input name=q value=1>"
+        f"<button id=go formaction={PAY}>Pay</button></form>"
+    ),
+    "image_input_inside": (
+        f"<form method=post action=/cart><input name=q value=1>"
+        f"<input id=go type=image alt=Pay formaction={PAY}></form>"
+    ),
+    "get_form": f"<form action=/s><input name=q value=1><button id=go formaction={PAY}>Go</button>",
+    "button_after_the_form": (
+        "<form id=checkout method=post action=/cart><input name=q value=1></form><p>Total</p>"
+        f"<button id=go form=checkout formaction={PAY}>Pay</button>"
+    ),
+    "button_before_the_form": (
+        f"<button id=go form=checkout formaction={PAY}>Pay</button>"
+        "<form id=checkout method=post action=/cart><input name=q value=1></form>"
+    ),
+}
+
+
+def _submitted(browser: Browser, html: str, where: str) -> str:
+    """Load ``html`` rewritten, click #go, and return what reached ``where``."""
+    browser.load("http", rewrite_html(html, PARAMS, ORIGINS["http"]))
+    with browser.page.expect_request(lambda r: r.url.startswith(where)) as info:
+        browser.page.click("#go")
+    request = info.value
+    return f"{request.url} {request.post_data or ''}"
+
+
+@pytest.mark.parametrize("case", FORMACTION_PAGES)
+def test_id_not_submitted_elsewhere_when_clicking_a_formaction(browser: Browser, case: str) -> None:
+    sent = _submitted(browser, FORMACTION_PAGES[case], PAY)
+    assert "q=1" in sent  # the form went there
+    assert ID not in sent.lower()
+
+
+def test_id_submitted_when_clicking_a_formaction_on_this_site(browser: Browser) -> None:
+    html = FORMACTION_PAGES["button_inside"].replace(PAY, "/pay")
+    sent = _submitted(browser, html, "http://example.com/pay")
+    assert "q=1" in sent
+    assert f"_session%3Acart={ID}" in sent
+
+
 #: unsafe by a known limit of the rewriter (docs/tracking.rst, "Known limits")
 LATE_BASE = pytest.mark.xfail(
     strict=True,
@@ -413,3 +519,31 @@ def test_random_links_safe_when_read_by_chromium(browser: Browser, page: int) ->
     before, after = compare(browser, scheme, html)
     assert set(before.by_key()) == set(after.by_key())
     report(f"random/{scheme}", missed(before, after, scheme))
+
+
+#: Pieces of markup that change how what follows reads, and URLs that could
+#: hide a link in them, for documents built at random.
+PIECES = [
+    *["<svg>", "</svg>", "<svg/>", "<math>", "</math>", "<foreignObject>", "</foreignObject>"],
+    *["<desc>", "<title>", "</title>", "<mi>", "</mi>", "<mglyph>", "<g>", "</g>", "<path/>"],
+    *["<annotation-xml encoding=text/html>", "<annotation-xml>", "</annotation-xml>"],
+    *["<b>", "</b>", "<p>", "</p>", "<div>", "</div>", "<font color=red>", "<font>", "<span>"],
+    *["<table>", "<td>", "</td>", "<select>", "<template>", "</template>", "<frameset>"],
+    *["<style>", "</style>", "<textarea>", "</textarea>", "<script>", "</script>", "<xmp>"],
+    *["<noscript>", "</noscript>", "<iframe>", "</iframe>", "<noembed>", "</noembed>"],
+    *["<![CDATA[", "]]>", "<!--", "-->", "<form>", "</form>", "<form id=f>", "x", " ", ">"],
+    *["'", '"', "<a title='", '<a title="', "<a href='http://evil.example/a?", "</a>"],
+    *['<a href="/in">', "<a href=rel>", "<img src='http://evil.example/i?", '<frame src="/fr">'],
+    *["<image href='http://evil.example/s?", '<iframe src="/f">', "<base href=/b/>"],
+    *["<input type=image src='http://evil.example/m?", "<button formaction=//evil.example>"],
+]
+
+
+@pytest.mark.parametrize("batch", range(4))
+def test_random_markup_safe_when_read_by_chromium(browser: Browser, batch: int) -> None:
+    rng = random.Random(20250101 + batch)
+    for _ in range(60):
+        html = "".join(rng.choice(PIECES) for _ in range(rng.randint(3, 25)))
+        after = browser.load("http", rewrite_html(html, PARAMS, ORIGINS["http"]))
+        problems = unsafe(after, "http")
+        assert not problems, (html, problems)
