@@ -39,11 +39,16 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_MAX_VARS": 100,
     "NAMEDSESSIONS_GC_PROBABILITY": 0.0,
     "NAMEDSESSIONS_GC_BATCH_SIZE": 1000,
+    "NAMEDSESSIONS_RECORD_USER_AGENT": False,
+    "NAMEDSESSIONS_RECORD_IP": None,
 }
 
 #: How a session's ID travels, as configured or chosen by ``session_start``.
 TrackingMode = t.Literal["cookie", "link", "auto", "none"]
 TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
+#: How much of a device's address is recorded with a session.
+RecordIp = t.Literal["full", "truncated"]
+_RECORD_IP = (None, *t.get_args(RecordIp))
 _SAMESITE = (None, "Lax", "Strict", "None")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
@@ -87,6 +92,8 @@ class Settings:
     max_vars: int
     gc_probability: float
     gc_batch_size: int
+    record_user_agent: bool
+    record_ip: RecordIp | None
 
     def cookie_name(self, name: str) -> str:
         """The cookie that carries session ``name``'s ID."""
@@ -221,4 +228,6 @@ def build_settings(config: t.Mapping[str, t.Any]) -> Settings:
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),
         gc_probability=probability,
         gc_batch_size=r.integer("NAMEDSESSIONS_GC_BATCH_SIZE"),
+        record_user_agent=r.flag("NAMEDSESSIONS_RECORD_USER_AGENT"),
+        record_ip=r.choice("NAMEDSESSIONS_RECORD_IP", _RECORD_IP),
     )
