@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from . import dberrors
 from . import ids
+from .clock import minutes_ms
 from .engine import CASCADES
 from .rows import RemovedSession
 from .rows import SaveOutcome
@@ -198,10 +199,12 @@ class Store:
         ]
 
     def user_sessions(
-        self, user: str, name: str | None, now: int, absolute_ms: int | None
+        self, user: str, name: str | None, now: int, absolute: float | None
     ) -> list[SessionInfo]:
         """The live sessions bound to ``user`` (named ``name``), most recently
-        seen first: one SELECT, by the ``user_key`` index."""
+        seen first, under the ``absolute`` timeout (minutes): one SELECT, by
+        the ``user_key`` index."""
+        absolute_ms = None if absolute is None else minutes_ms(absolute)
         stmt = self.user_sql.listing(name is not None, absolute_ms is not None)
         params: dict[str, t.Any] = {"user": user, "now": now}
         if name is not None:
@@ -332,13 +335,14 @@ class Store:
         handle: str | None = None,
         keep: t.Collection[str] = (),
         now: int,
-        absolute_ms: int | None,
+        absolute: float | None,
     ) -> list[RemovedSession]:
         """Delete the sessions bound to ``user`` (named ``name``; only the one
         ``handle``; none in ``keep``), expired ones too, in one DELETE, and
         return what was removed. A save still in flight for one of them then
         writes nothing: its writes need the row."""
         sql = self.user_sql
+        born_after = None if absolute is None else now - minutes_ms(absolute)
         params: dict[str, t.Any] = {"user": user}
         if name is not None:
             params["name"] = name
@@ -362,7 +366,7 @@ class Store:
                     key=row.key,
                     old_key=row.old_key,
                     live=row.expires_at > now
-                    and (absolute_ms is None or row.created_at + absolute_ms > now),
+                    and (born_after is None or row.created_at > born_after),
                 )
                 for row in rows
             ]

@@ -18,9 +18,7 @@ from flask import has_request_context
 from . import context
 from . import ids
 from .binding import user_key
-from .clock import minutes_ms
 from .extension import get_state
-from .extension import State
 from .models import ROW_ID_LENGTH
 from .rows import RemovedSession
 from .rows import SessionInfo
@@ -28,11 +26,6 @@ from .rows import SessionInfo
 __all__ = ["end_user_session", "end_user_sessions", "user_sessions"]
 
 _HANDLE_RE = re.compile(rf"[0-9a-f]{{{ROW_ID_LENGTH}}}\Z")
-
-
-def _absolute_ms(state: State) -> int | None:
-    absolute = state.settings.absolute_timeout
-    return None if absolute is None else minutes_ms(absolute)
 
 
 def _current() -> context.RequestSessions | None:
@@ -63,7 +56,7 @@ def user_sessions(user: str | int, *, name: str | None = None) -> list[SessionIn
     if name is not None:
         ids.check_name(name)
     state = get_state()
-    found = state.store.user_sessions(key, name, state.clock(), _absolute_ms(state))
+    found = state.store.user_sessions(key, name, state.clock(), state.settings.absolute_timeout)
     sessions = _current()
     current = sessions.stored_rows() if sessions is not None else frozenset()
     if not current:
@@ -96,7 +89,7 @@ def end_user_sessions(
     sessions = _current()
     keep = sessions.stored_rows() if keep_current and sessions is not None else frozenset()
     removed = state.store.end_user_sessions(
-        key, name=name, keep=keep, now=state.clock(), absolute_ms=_absolute_ms(state)
+        key, name=name, keep=keep, now=state.clock(), absolute=state.settings.absolute_timeout
     )
     return _ended(removed)
 
@@ -115,6 +108,6 @@ def end_user_session(user: str | int, handle: str) -> bool:
         return False
     state = get_state()
     removed = state.store.end_user_sessions(
-        key, handle=handle, now=state.clock(), absolute_ms=_absolute_ms(state)
+        key, handle=handle, now=state.clock(), absolute=state.settings.absolute_timeout
     )
     return _ended(removed) == 1

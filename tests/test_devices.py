@@ -76,9 +76,7 @@ def test_details_recorded_at_creation_and_binding_and_never_checked(
 
 
 def test_details_of_a_session_created_bound(make_app: t.Callable[..., Flask]) -> None:
-    app = device_app(
-        make_app(NAMEDSESSIONS_RECORD_USER_AGENT=True, NAMEDSESSIONS_RECORD_IP="full")
-    )
+    app = device_app(make_app(NAMEDSESSIONS_RECORD_USER_AGENT=True, NAMEDSESSIONS_RECORD_IP="full"))
     get(app.test_client(), "/visit?user=ada", LAPTOP)
     info = only(app)
     assert (info.user_agent, info.ip) == ("Laptop/2.0", "2001:db8:1234:5678::9")

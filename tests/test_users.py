@@ -172,7 +172,9 @@ def test_unbound_and_expired_sessions_are_not_listed(app: Flask, clock: Clock) -
     assert len(table(app, "sessions")) == 1  # the unbound session stays
 
 
-def test_absolute_timeout_bounds_the_listing(make_app: t.Callable[..., Flask], clock: Clock) -> None:
+def test_absolute_timeout_bounds_the_listing(
+    make_app: t.Callable[..., Flask], clock: Clock
+) -> None:
     app = user_app(make_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=20))
     client = device(app, "ada")
     (info,) = listed(app, "ada")
