@@ -30,19 +30,23 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         NAMEDSESSIONS_DATABASE_URI=os.environ.get("NAMEDSESSIONS_DATABASE_URI"),
         # Cookies where the browser takes them, links where it does not.
         NAMEDSESSIONS_DEFAULT_TRACKING="auto",
+        # For the "your devices" page: the browser and the network of each.
+        NAMEDSESSIONS_RECORD_USER_AGENT=True,
+        NAMEDSESSIONS_RECORD_IP="truncated",
     )
     app.config.from_prefixed_env()
     app.config.update(config or {})
     named_sessions.init_app(app)
 
     from . import carry
+    from . import devices
     from . import features
     from . import login
     from . import overview
     from . import prefs
     from . import shop
 
-    for module in (carry, prefs, login, shop, features, overview):
+    for module in (carry, prefs, login, devices, shop, features, overview):
         app.register_blueprint(module.bp)
 
     @app.route("/")

@@ -1,8 +1,9 @@
 """The login / continue / logout demo: the simple face of sessions.
 
 ``has_session`` checks without creating anything; the login gives the session a
-fresh ID, so an ID seen before logging in is worthless afterwards, and answers
-with a redirect, so that reloading the page sends nothing twice.
+fresh ID, so an ID seen before logging in is worthless afterwards, binds it to
+the name typed in (see :mod:`example_app.devices`), and answers with a
+redirect, so that reloading the page sends nothing twice.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ def login_form() -> str:
 
 @bp.post("/start")
 def start() -> Response:
-    name = request.form.get("name", "").strip()[:80] or "stranger"
+    typed = "".join(c for c in request.form.get("name", "") if c.isprintable())
+    name = typed.strip()[:80] or "stranger"
     session = session_start("login", expires=30)
     session.regenerate_id()
     session["name"] = name
+    session.bind_user(name)
     return redirect(url_for("login.welcome"))
 
 

@@ -351,8 +351,7 @@ class Store:
         if keep:
             params["keep"] = list(keep)
 
-        def remove(conn: Connection) -> list[RemovedSession]:
-            returning = conn.dialect.delete_returning
+        def remove(conn: Connection, returning: bool) -> list[RemovedSession]:
             stmt = sql.removal(name is not None, handle is not None, bool(keep), returning)
             rows = conn.execute(stmt, params).all()
             row_ids = {"row_ids": [row.row_id for row in rows]}
@@ -372,8 +371,13 @@ class Store:
             ]
 
         def attempt() -> list[RemovedSession]:
-            with self._split()[1].begin() as conn:
-                return remove(conn)
+            tx_engine = self._split()[1]
+            returning = tx_engine.dialect.delete_returning
+            # One DELETE ... RETURNING is atomic without a transaction of its
+            # own (on an autocommit engine, one round trip); selecting and
+            # then deleting needs one.
+            with (self.engine if returning else tx_engine).begin() as conn:
+                return remove(conn, returning)
 
         return self._run("ending the sessions of a user", attempt, dberrors.is_deadlock)
 

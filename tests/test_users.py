@@ -390,3 +390,26 @@ def test_a_binding_survives_regenerate_id(app: Flask) -> None:
     handle = listed(app, "ada")[0].handle
     client.get("/again")
     assert [i.handle for i in listed(app, "ada")] == [handle]
+
+
+def test_ending_where_a_delete_returns_nothing_selects_then_deletes(
+    app: Flask, sql_count: t.Callable[[Flask], t.Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MySQL has no DELETE ... RETURNING: the rows are locked and read first,
+    # in the same transaction.
+    user_app(app)
+    phone = device(app, "ada")
+    device(app, "ada")
+    device(app, "bob")
+    log = sql_count(app)
+    with app.app_context():
+        monkeypatch.setattr(get_state(app).store.engine.dialect, "delete_returning", False)
+        handle = user_sessions("ada")[0].handle
+        log.reset()
+        assert end_user_session("ada", handle) is True
+        assert [s.split()[0] for s in log.statements] == ["SELECT", "DELETE"]
+        assert end_user_sessions("ada") == 1
+        assert end_user_sessions("ada") == 0
+    assert phone.get("/visit").text == "new None"
+    assert sorted(str(row.user_key) for row in table(app, "sessions")) == ["None", "bob"]
+    assert len(table(app, "variables")) == 2
