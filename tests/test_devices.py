@@ -9,7 +9,6 @@ import pytest
 from flask import Flask
 from flask import request
 
-from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionInfo
 from flask_namedsessions import user_sessions
@@ -116,28 +115,3 @@ def test_a_user_agent_is_cut_and_cleaned(make_app: t.Callable[..., Flask]) -> No
 def test_recorded_address(remote: str | None, full: str | None, truncated: str | None) -> None:
     assert recorded_address(remote, "full") == full
     assert recorded_address(remote, "truncated") == truncated
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "message"),
-    [
-        (
-            "NAMEDSESSIONS_RECORD_IP",
-            "partial",
-            "NAMEDSESSIONS_RECORD_IP must be one of None, 'full', 'truncated', got 'partial'",
-        ),
-        (
-            "NAMEDSESSIONS_RECORD_USER_AGENT",
-            "yes",
-            "NAMEDSESSIONS_RECORD_USER_AGENT must be True or False, got 'yes'",
-        ),
-    ],
-)
-def test_bad_record_settings_name_the_key(
-    tmp_path: t.Any, key: str, value: t.Any, message: str
-) -> None:
-    app = Flask(__name__, instance_path=str(tmp_path))
-    app.config[key] = value
-    with pytest.raises(ValueError) as info:
-        NamedSessions(app)
-    assert str(info.value) == message

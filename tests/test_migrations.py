@@ -54,6 +54,13 @@ def migrating_app(database_url: str, tmp_path: Path) -> t.Iterator[tuple[Flask, 
         db.engine.dispose()
 
 
+def differences(db: SQLAlchemy) -> list[t.Any]:
+    """What autogenerate would still change in the session tables."""
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return ours(compare_metadata(context, db.metadata))
+
+
 def ours(diffs: list[t.Any]) -> list[t.Any]:
     """Differences that concern the session tables (the test database holds
     other tables too)."""
@@ -80,9 +87,7 @@ def test_autogenerate_picks_up_tables_then_finds_no_difference(
         inspector = sa.inspect(db.engine)
         assert inspector.has_table(f"{PREFIX}sessions")
         assert inspector.has_table(f"{PREFIX}variables")
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert ours(compare_metadata(context, db.metadata)) == []
+        assert differences(db) == []
 
 
 #: What the sessions of a user added to the sessions table.
@@ -136,9 +141,7 @@ def test_upgrading_to_sessions_of_a_user_is_one_migration(
             assert f"sa.Column('{column}', sa.String(length={length}), nullable=True)" in text
         assert f"create_index('ix_{PREFIX}sessions_user_key', ['user_key'], unique=False)" in text
         upgrade(directory)
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert ours(compare_metadata(context, db.metadata)) == []
+        assert differences(db) == []
 
 
 def documented_statements(dialect: str) -> list[str]:
@@ -162,9 +165,7 @@ def test_documented_alter_statements_bring_old_tables_up_to_date(
         with db.engine.begin() as conn:
             for statement in documented_statements(name):
                 conn.exec_driver_sql(statement.replace("namedsessions_", PREFIX))
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert ours(compare_metadata(context, db.metadata)) == []
+        assert differences(db) == []
 
 
 def test_own_tables_of_the_previous_version_gain_the_columns(
@@ -187,9 +188,8 @@ def test_own_tables_of_the_previous_version_gain_the_columns(
     assert app.test_client().get("/login").text == "new"
     with app.app_context():
         assert len(user_sessions("ada")) == 1
-    with old.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert ours(compare_metadata(context, db.metadata)) == []
+    with old.app_context():
+        assert differences(db) == []
 
 
 def test_create_tables_command_adds_the_columns(migrating_app: tuple[Flask, SQLAlchemy]) -> None:
@@ -198,6 +198,5 @@ def test_create_tables_command_adds_the_columns(migrating_app: tuple[Flask, SQLA
         previous_version_tables(app, db.engine)
     result = app.test_cli_runner().invoke(args=["namedsessions", "create-tables"])
     assert result.output == "Session tables are ready.\n"
-    with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert ours(compare_metadata(context, db.metadata)) == []
+    with app.app_context():
+        assert differences(db) == []
