@@ -42,12 +42,15 @@ def make_app() -> Flask:
     return app
 
 
-def fill(app: Flask, sessions: int, users: int) -> None:
+def fill(app: Flask, sessions: int, users: int, only: list[int] | None = None) -> None:
+    """``sessions`` sessions, the i-th bound to user ``i % users``; with
+    ``only``, the sessions of those users alone, added to what is there."""
     now = now_ms()
     with app.app_context():
         engine = get_state(app).store.engine
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {PREFIX}variables, {PREFIX}sessions")
+        if only is None:
+            conn.exec_driver_sql(f"TRUNCATE {PREFIX}variables, {PREFIX}sessions")
         conn.exec_driver_sql(
             f"INSERT INTO {PREFIX}sessions (sid, name, key, created_at, touched_at,"
             " expires_at, expires_min, user_key, user_agent, ip)"
@@ -55,12 +58,15 @@ def fill(app: Flask, sessions: int, users: int) -> None:
             " %(now)s - i %% 86400000, %(now)s - i %% 3600000, %(now)s + 86400000, 1440,"
             " 'user' || (i %% %(users)s),"
             " 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36',"
-            " '203.0.113.0' FROM generate_series(1, %(n)s) i",
-            {"now": now, "n": sessions, "users": users},
+            " '203.0.113.0' FROM generate_series(1, %(n)s) i"
+            " WHERE %(all)s OR i %% %(users)s = ANY(%(only)s)",
+            {"now": now, "n": sessions, "users": users, "all": only is None, "only": only or []},
         )
         conn.exec_driver_sql(
             f"INSERT INTO {PREFIX}variables (sid, name, value)"
             f" SELECT s.sid, 'v' || j, '\"x\"' FROM {PREFIX}sessions s, generate_series(0, 2) j"
+            " WHERE %(all)s OR s.user_key = ANY(%(keys)s)",
+            {"all": only is None, "keys": [f"user{u}" for u in only or []]},
         )
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
@@ -128,12 +134,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the tables, refilled")
+    parser.add_argument("--reuse", action="store_true", help="use the tables kept before")
     args = parser.parse_args()
     app = make_app()
-    began = time.perf_counter()
-    fill(app, args.sessions, args.users)
-    took = time.perf_counter() - began
-    print(f"filled {args.sessions:,} sessions of {args.users:,} users in {took:.1f} s")
+    with app.app_context():
+        engine = get_state(app).store.engine
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql(f"SELECT count(*) FROM {PREFIX}sessions").scalar_one()
+    if not args.reuse or stored != args.sessions:
+        began = time.perf_counter()
+        fill(app, args.sessions, args.users)
+        took = time.perf_counter() - began
+        print(f"filled {args.sessions:,} sessions of {args.users:,} users in {took:.1f} s")
     show_plans(app)
 
     chosen = random.Random(args.seed).sample(range(args.users), 2 * args.samples)
@@ -167,7 +180,10 @@ def main() -> None:
     print(f"left for 100 ended users: {left}; kept for 100 others: {kept} of {100 * per_user}")
     with app.app_context():
         store = get_state(app).store
-        store.tables.sessions.metadata.drop_all(store.engine)
+        if args.keep:
+            fill(app, args.sessions, args.users, only=chosen[args.samples :])
+        else:
+            store.tables.sessions.metadata.drop_all(store.engine)
         store.dispose()
 
 
