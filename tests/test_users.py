@@ -370,7 +370,7 @@ def test_rebinding_to_another_user_moves_the_session(app: Flask) -> None:
     assert client.get("/visit").text == "load bob"
 
 
-def test_a_binding_survives_regenerate_id(app: Flask) -> None:
+def test_a_binding_and_its_handle_survive_new_ids(app: Flask) -> None:
     @app.route("/login")
     def login() -> str:
         s = session_start("main")
@@ -381,14 +381,17 @@ def test_a_binding_survives_regenerate_id(app: Flask) -> None:
 
     @app.route("/again")
     def again() -> str:
-        s = session_start("main")
-        s.regenerate_id()
+        s = session_start("main", rotate=bool(request.args.get("rotate")))
+        if not request.args.get("rotate"):
+            s.regenerate_id()
         return s.id
 
     client = app.test_client()
-    client.get("/login")
+    first = client.get("/login").text
     handle = listed(app, "ada")[0].handle
-    client.get("/again")
+    second = client.get("/again").text
+    third = client.get("/again?rotate=1").text
+    assert len({first, second, third}) == 3
     assert [i.handle for i in listed(app, "ada")] == [handle]
 
 
