@@ -339,8 +339,9 @@ class Store:
     ) -> list[RemovedSession]:
         """Delete the sessions bound to ``user`` (named ``name``; only the one
         ``handle``; none in ``keep``), expired ones too, in one DELETE where
-        the database returns what it deleted, and return what was removed. A save still in flight for one of them then
-        writes nothing: its writes need the row."""
+        the database returns what it deleted, and return what was removed.
+        A save still in flight for one of them then writes nothing: its
+        writes need the row."""
         sql = self.user_sql
         born_after = None if absolute is None else now - minutes_ms(absolute)
         params: dict[str, t.Any] = {"user": user}
