@@ -54,7 +54,7 @@ SYSTEMS = (
 
 
 def browser(agent: str | None) -> str:
-    """"Chrome on Android", from a ``User-Agent`` as recorded."""
+    """What people call the browser of a ``User-Agent``: "Chrome on Android"."""
     if not agent:
         return "Unknown browser"
     name = next((label for token, label in BROWSERS if token in agent), "A browser")
