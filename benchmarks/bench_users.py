@@ -121,6 +121,24 @@ def floors(app: Flask, samples: int, sessions: int) -> tuple[list[float], list[f
     return reads, writes
 
 
+def uncommitted_endings(app: Flask, users: list[str]) -> list[float]:
+    """The DELETE of ending each user's sessions, rolled back instead of
+    committed: the database's work without the WAL flush of a commit."""
+    with app.app_context():
+        store = get_state(app).store
+        stmt = store.user_sql.removal(False, False, False, True)
+        engine = store.engines.split()[1]
+    times = []
+    with engine.connect() as conn:
+        for user in users:
+            t0 = time.perf_counter()
+            with conn.begin() as transaction:
+                conn.execute(stmt, {"user": user}).all()
+                transaction.rollback()
+            times.append(time.perf_counter() - t0)
+    return times
+
+
 def percentiles(times: list[float]) -> str:
     ordered = sorted(times)
     p50 = statistics.median(ordered) * 1000
@@ -149,9 +167,10 @@ def main() -> None:
         print(f"filled {args.sessions:,} sessions of {args.users:,} users in {took:.1f} s")
     show_plans(app)
 
-    chosen = random.Random(args.seed).sample(range(args.users), 2 * args.samples)
+    chosen = random.Random(args.seed).sample(range(args.users), 3 * args.samples)
     listed_users = [f"user{i}" for i in chosen[: args.samples]]
-    ended_users = [f"user{i}" for i in chosen[args.samples :]]
+    ended_users = [f"user{i}" for i in chosen[args.samples : 2 * args.samples]]
+    rolled_back = uncommitted_endings(app, [f"user{i}" for i in chosen[2 * args.samples :]])
     per_user = args.sessions // args.users
     reads, writes = floors(app, args.samples, args.sessions)
     listings: list[float] = []
@@ -176,12 +195,13 @@ def main() -> None:
     measured = f"{per_user} sessions ({args.samples:,} users)"
     print(f"listing a user's {measured}: {percentiles(listings)}")
     print(f"ending a user's {measured}: {percentiles(endings)}")
+    print(f"  the same DELETE rolled back, not committed: {percentiles(rolled_back)}")
     print(f"sessions ended: {ended:,} (expected {per_user * len(ended_users):,})")
     print(f"left for 100 ended users: {left}; kept for 100 others: {kept} of {100 * per_user}")
     with app.app_context():
         store = get_state(app).store
         if args.keep:
-            fill(app, args.sessions, args.users, only=chosen[args.samples :])
+            fill(app, args.sessions, args.users, only=chosen[args.samples : 2 * args.samples])
         else:
             store.tables.sessions.metadata.drop_all(store.engine)
         store.dispose()
