@@ -43,18 +43,22 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         NAMEDSESSIONS_FLASK_SESSION=carry.FLASK_SESSION,
         NAMEDSESSIONS_FLASK_SESSION_TRACKING="auto",
         SESSION_COOKIE_NAME="session_" + carry.FLASK_SESSION,
+        # For the "your devices" page: the browser and the network of each.
+        NAMEDSESSIONS_RECORD_USER_AGENT=True,
+        NAMEDSESSIONS_RECORD_IP="truncated",
     )
     app.config.from_prefixed_env()
     app.config.update(config or {})
     named_sessions.init_app(app)
 
+    from . import devices
     from . import features
     from . import login
     from . import overview
     from . import prefs
     from . import shop
 
-    for module in (carry, prefs, login, shop, features, overview):
+    for module in (carry, prefs, login, devices, shop, features, overview):
         app.register_blueprint(module.bp)
     if account is not None:
         account.init_app(app)

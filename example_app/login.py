@@ -1,8 +1,9 @@
 """The login / continue / logout demo: the simple face of sessions.
 
 ``has_session`` checks without creating anything; the login gives the session a
-fresh ID, so an ID seen before logging in is worthless afterwards, and answers
-with a redirect, so that reloading the page sends nothing twice.
+fresh ID, so an ID seen before logging in is worthless afterwards, binds it to
+the name typed in (see :mod:`example_app.devices`), and answers with a
+redirect, so that reloading the page sends nothing twice.
 
 The login form carries a CSRF token (Flask-WTF), so that another site cannot
 log a visitor in as someone else. Flask-WTF's ``CSRFProtect`` keeps the token's
@@ -82,7 +83,9 @@ def start() -> Response:
         abort(400, "This login form has expired or came from another site: reload it and log in.")
     session = _login_session()
     session.regenerate_id()
-    session["name"] = (form.name.data or "").strip()[:80] or "stranger"
+    typed = "".join(c for c in form.name.data or "" if c.isprintable())
+    session["name"] = typed.strip()[:80] or "stranger"
+    session.bind_user(session["name"])
     return redirect(url_for("login.welcome"))
 
 

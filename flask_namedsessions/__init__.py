@@ -17,17 +17,24 @@ from .exceptions import SessionNotStarted
 from .exceptions import SessionStoreError
 from .exceptions import SessionValueError
 from .extension import NamedSessions
+from .rows import SessionInfo
 from .session import NamedSession
 from .templating import session_hidden_input
 from .templating import session_url
+from .users import end_user_session
+from .users import end_user_sessions
+from .users import user_sessions
 
 __all__ = [
     "NamedSession",
     "NamedSessions",
     "NamedSessionsError",
+    "SessionInfo",
     "SessionNotStarted",
     "SessionStoreError",
     "SessionValueError",
+    "end_user_session",
+    "end_user_sessions",
     "get_session",
     "has_session",
     "session_abort",
@@ -40,4 +47,5 @@ __all__ = [
     "session_result",
     "session_start",
     "session_url",
+    "user_sessions",
 ]

@@ -15,12 +15,15 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from . import ids
+from .binding import user_key
 from .exceptions import NamedSessionsError
 from .flask_session_import import import_sessions
 
 if t.TYPE_CHECKING:
     from .clock import Clock
     from .config import Settings
+    from .rows import SessionInfo
     from .store import Store
 
 __all__ = ["command_group"]
@@ -50,6 +53,36 @@ def _flask_session_engine(store: Store) -> sa.Engine:
     if db is not None:
         return t.cast(sa.Engine, db.engines[current_app.config.get("SESSION_SQLALCHEMY_BIND_KEY")])
     return store.engine
+
+
+def _user(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return user_key(value, "invalid user key")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not ids.is_valid_name(value):
+        raise click.BadParameter("use 1 to 64 characters from A-Z a-z 0-9 _ . -")
+    return value
+
+
+def _time(value: datetime.datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}"
+
+
+def _listing(sessions: list[SessionInfo]) -> list[str]:
+    """A table of sessions, with the device columns only if any was recorded."""
+    devices = any(s.user_agent is not None or s.ip is not None for s in sessions)
+    head = f"{'name':<24} {'created (UTC)':<19}  {'last seen (UTC)':<19}  {'expires (UTC)':<19}"
+    lines = [head + (f"  {'address':<39}  user agent" if devices else "")]
+    for s in sessions:
+        line = f"{s.name:<24} {_time(s.created_at)}  {_time(s.last_seen)}  {_time(s.expires_at)}"
+        if devices:
+            line += f"  {s.ip or '-':<39}  {s.user_agent or '-'}"
+        lines.append(line)
+    return [line.rstrip() for line in lines]
 
 
 def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
@@ -157,10 +190,45 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
         verb = "Would import" if dry_run else "Imported"
         click.echo(f"{verb} {found.imported} sessions.")
 
+    @cli.command("user-sessions")
+    @click.argument("user", callback=_user)
+    @click.option("--name", callback=_name, help="Only the sessions of this name.")
+    @with_appcontext
+    def user_sessions(user: str, name: str | None) -> None:
+        """List the live sessions of USER, most recently seen first."""
+        state = get_state()
+        try:
+            found = state.store.user_sessions(
+                user, name, state.clock(), state.settings.absolute_timeout
+            )
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        if not found:
+            click.echo(f"No live sessions of user {user!r}.")
+            return
+        for line in _listing(found):
+            click.echo(line)
+
+    @cli.command("end-user-sessions")
+    @click.argument("user", callback=_user)
+    @click.option("--name", callback=_name, help="Only the sessions of this name.")
+    @with_appcontext
+    def end_user_sessions(user: str, name: str | None) -> None:
+        """End every session of USER: log them out everywhere."""
+        state = get_state()
+        try:
+            removed = state.store.end_user_sessions(
+                user, name=name, now=state.clock(), absolute=state.settings.absolute_timeout
+            )
+        except NamedSessionsError as exc:
+            raise _fail(exc) from None
+        click.echo(f"Ended {sum(r.live for r in removed)} sessions.")
+
     @cli.command("create-tables")
     @with_appcontext
     def create_tables() -> None:
-        """Create the session tables if they do not exist."""
+        """Create the session tables if they do not exist, and the columns
+        that tables of an earlier version lack."""
         try:
             get_state().store.create_tables()
         except NamedSessionsError as exc:

@@ -47,11 +47,16 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_FLASK_SESSION": None,
     "NAMEDSESSIONS_FLASK_SESSION_TRACKING": "cookie",
     "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
+    "NAMEDSESSIONS_RECORD_USER_AGENT": False,
+    "NAMEDSESSIONS_RECORD_IP": None,
 }
 
 #: How a session's ID travels, as configured or chosen by ``session_start``.
 TrackingMode = t.Literal["cookie", "link", "auto", "none"]
 TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
+#: How much of a device's address is recorded with a session.
+RecordIp = t.Literal["full", "truncated"]
+_RECORD_IP = (None, *t.get_args(RecordIp))
 _SAMESITE = ("Lax", "Strict", "None")
 #: Keys that look like ours: a misspelled one is reported, not ignored.
 _OUR_PREFIX = "NAMEDSESSION"
@@ -123,6 +128,8 @@ class Settings:
     max_vars: int
     gc_probability: float
     gc_batch_size: int
+    record_user_agent: bool
+    record_ip: RecordIp | None
     #: the session that serves ``flask.session``, if any
     flask_session: str | None = None
     flask_session_tracking: TrackingMode = "cookie"
@@ -359,6 +366,8 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         ),
         flask_cookie_name=_flask_cookie_name(config) if flask_session else "session",
         regenerate_on_login=r.flag("NAMEDSESSIONS_REGENERATE_ON_LOGIN"),
+        record_user_agent=r.flag("NAMEDSESSIONS_RECORD_USER_AGENT"),
+        record_ip=r.choice("NAMEDSESSIONS_RECORD_IP", _RECORD_IP),
     )
 
 

@@ -23,6 +23,7 @@ from flask import Response
 
 from . import ids
 from . import saving
+from .binding import device_details
 from .clock import minutes_ms
 from .exceptions import NamedSessionsError
 from .exceptions import SessionNotStarted
@@ -278,6 +279,8 @@ class RequestSessions:
             namespace=_g() if values is None else values,
             replaces_row=replaced,
             tossed=tossed,
+            user=stored.user_key if stored is not None else None,
+            device=device_details(self.request, settings),
         )
         session = NamedSession(
             self.store, name, session_id, result, expires, tracking, settings.max_vars, record
@@ -302,6 +305,23 @@ class RequestSessions:
             )
             session._set_cookie(self.settings.enforce(changed))
         session.end()
+
+    # -- sessions of a user ---------------------------------------------------------
+
+    def stored_rows(self) -> frozenset[str]:
+        """The handles of the stored sessions this request started."""
+        return frozenset(
+            session._record.row_id
+            for session in self.sessions.values()
+            if session._record.stored is not None and not session.ended
+        )
+
+    def ended_elsewhere(self, row_ids: t.Collection[str]) -> None:
+        """Sessions of this request that a revocation deleted: they save
+        nothing, and their cookies are expired."""
+        for session in self.sessions.values():
+            if session._record.stored is not None and session._record.row_id in row_ids:
+                session._ended_elsewhere()
 
     # -- closing ------------------------------------------------------------------
 

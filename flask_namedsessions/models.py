@@ -8,6 +8,10 @@ every variable.
 
 Times are integer milliseconds since the epoch: exact, cheap to compare and the
 same on every database.
+
+A session bound to a user carries the application's user key (``user_key``,
+indexed, so that a user's sessions are found without a scan) and, when the
+application asks for them, the device details recorded with it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ from sqlalchemy.dialects import mysql
 ROW_ID_LENGTH = 32
 #: Longest tracked variable name.
 VAR_NAME_LENGTH = 128
+#: Longest user key, in characters.
+USER_KEY_LENGTH = 255
+#: Longest recorded user agent; a longer one is cut.
+USER_AGENT_LENGTH = 512
+#: Longest recorded address: an IPv6 address with an IPv4 tail.
+IP_LENGTH = 45
 
 _LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
@@ -70,9 +80,13 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
         sa.Column("touched_at", sa.BigInteger, nullable=False),
         sa.Column("expires_at", sa.BigInteger, nullable=False),
         sa.Column("expires_min", sa.Double, nullable=False),
+        sa.Column("user_key", sa.String(USER_KEY_LENGTH), nullable=True),
+        sa.Column("user_agent", sa.String(USER_AGENT_LENGTH), nullable=True),
+        sa.Column("ip", sa.String(IP_LENGTH), nullable=True),
         sa.Index(f"ix_{sessions_name}_key", "key", unique=True),
         sa.Index(f"ix_{sessions_name}_old_key", "old_key"),
         sa.Index(f"ix_{sessions_name}_expires_at", "expires_at"),
+        sa.Index(f"ix_{sessions_name}_user_key", "user_key"),
         **table_kw,
     )
     variables = sa.Table(

@@ -1,12 +1,14 @@
 """What the store reads and writes: a session row as loaded, what one
-session's save writes, and how that save went."""
+session's save writes and how that save went, a user's session as listed, and
+a session as removed."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import typing as t
 
-__all__ = ["SaveOutcome", "SavePlan", "StoredSession"]
+__all__ = ["RemovedSession", "SaveOutcome", "SavePlan", "SessionInfo", "StoredSession"]
 
 
 @dataclasses.dataclass
@@ -24,6 +26,8 @@ class StoredSession:
     expires_at: int
     expires_min: float
     values: dict[str, str]
+    #: the user the session is bound to, as stored
+    user_key: str | None = None
 
     @classmethod
     def from_row(cls, row: t.Any, *, by_old_key: bool) -> StoredSession:
@@ -39,6 +43,7 @@ class StoredSession:
             expires_at=row.expires_at,
             expires_min=row.expires_min,
             values={},
+            user_key=row.user_key,
         )
 
 
@@ -92,3 +97,64 @@ class SaveOutcome:
 
     gone: bool = False
     new_id: str | None = dataclasses.field(default=None, repr=False)
+
+
+def _utc(ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionInfo:
+    """One live session of a user, as :func:`~flask_namedsessions.user_sessions`
+    lists it. Read-only: it describes the session, it does not open it.
+
+    .. versionadded:: 0.1
+    """
+
+    #: identifies the session for :func:`~flask_namedsessions.end_user_session`;
+    #: random, not derived from the session ID, and it never loads the session
+    handle: str
+    #: the session's name
+    name: str
+    #: when the session was created (UTC)
+    created_at: datetime.datetime
+    #: when a request last moved its expiry forward (UTC), as fine as
+    #: :data:`NAMEDSESSIONS_TOUCH_INTERVAL`
+    last_seen: datetime.datetime
+    #: when it expires if nobody uses it (UTC)
+    expires_at: datetime.datetime
+    #: the browser's ``User-Agent``, if :data:`NAMEDSESSIONS_RECORD_USER_AGENT`
+    user_agent: str | None
+    #: the address, as :data:`NAMEDSESSIONS_RECORD_IP` records it
+    ip: str | None
+    #: the session of the request being served
+    current: bool = False
+
+    @classmethod
+    def from_row(cls, row: t.Any, *, absolute_ms: int | None) -> SessionInfo:
+        """A listed row; with an absolute timeout (in milliseconds), a session
+        expires by then at the latest."""
+        expires_at = row.expires_at
+        if absolute_ms is not None:
+            expires_at = min(expires_at, row.created_at + absolute_ms)
+        return cls(
+            handle=row.row_id,
+            name=row.name,
+            created_at=_utc(row.created_at),
+            last_seen=_utc(row.touched_at),
+            expires_at=_utc(expires_at),
+            user_agent=row.user_agent,
+            ip=row.ip,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RemovedSession:
+    """A session row that a revocation deleted: its handle and the lookup keys
+    that opened it (so that a cache can drop them too), and whether it was
+    still live."""
+
+    row_id: str
+    key: str = dataclasses.field(repr=False)
+    old_key: str | None = dataclasses.field(repr=False)
+    live: bool

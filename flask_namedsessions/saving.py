@@ -81,6 +81,10 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
             "key": record.key,
             "created_at": now,
             **_times(session, settings, now),
+            "user_key": record.user,
+            "user_agent": None,
+            "ip": None,
+            **record.device,
         }
     elif record.regenerated or _touch_due(session, settings, now):
         plan.update = _times(session, settings, now)
@@ -104,6 +108,11 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
             # A rotation's grace is over (a rotation touches): its sealed
             # successor goes, so a leaked table and an old ID give nothing.
             plan.clear_seal_by = now
+    if stored is not None and record.user != stored.user_key:
+        # Bound to another user (or unbound): the device details are
+        # recorded anew for the user it is bound to.
+        bound = {"user_key": record.user, **(record.device if record.user is not None else {})}
+        plan.update = {**(plan.update or {}), **bound}
     return plan
 
 

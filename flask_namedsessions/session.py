@@ -17,6 +17,7 @@ from flask import current_app
 
 from . import ids
 from . import serialize
+from .binding import user_key
 from .exceptions import SessionValueError
 from .models import VAR_NAME_LENGTH
 
@@ -142,6 +143,11 @@ class Record:
         else:
             setattr(namespace, var, value)
 
+    #: the user the session is bound to now (as loaded, until bind_user)
+    user: str | None = None
+    #: this request's device details, as configured to be recorded
+    device: dict[str, str | None] = dataclasses.field(default_factory=dict, repr=False)
+
 
 class NamedSession(MutableMapping[str, t.Any]):
     """A session started in this request.
@@ -251,6 +257,30 @@ class NamedSession(MutableMapping[str, t.Any]):
         """Do not save this session at the end of this request."""
         self.aborted = True
 
+    @property
+    def user(self) -> str | None:
+        """The user key this session is bound to, as text, or ``None``.
+
+        .. versionadded:: 0.1
+        """
+        return self._record.user
+
+    def bind_user(self, user: str | int | None) -> None:
+        """Bind the session to the application's user key, so that
+        :func:`~flask_namedsessions.user_sessions` finds it and
+        :func:`~flask_namedsessions.end_user_sessions` can end it; ``None``
+        unbinds it. Saved with the session, at the cost of a write only when
+        the user changes; the configured device details are recorded then.
+
+        :param user: an ``int`` or a ``str`` of 1 to 255 characters, stored as
+            text: ``42`` and ``"42"`` are the same user.
+
+        .. versionadded:: 0.1
+        """
+        if user is not None:
+            user = user_key(user, f"cannot bind session {self.name!r} to a user")
+        self._record.user = user
+
     def regenerate_id(self) -> None:
         """Give the session a fresh ID now; the old one stops working at once.
 
@@ -299,6 +329,11 @@ class NamedSession(MutableMapping[str, t.Any]):
     def _rotate(self) -> None:
         self._new_id(grace=True)
         self.result = "rotate"
+
+    def _ended_elsewhere(self) -> None:
+        """The stored session was deleted by a revocation: save nothing,
+        expire the cookie."""
+        self.ended = True
 
     def _set_cookie(self, cookie: CookieOptions) -> None:
         self._record.cookie = cookie

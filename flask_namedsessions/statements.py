@@ -3,7 +3,8 @@
 Building a statement costs more than running it from SQLAlchemy's compiled
 cache, so each shape is built on first use and kept. The dialect is decided
 here, once: MySQL and MariaDB spell an upsert and a batched DELETE their own
-way, and report inserted rows by count rather than with ``RETURNING``.
+way, and report inserted rows by count rather than with ``RETURNING``. The
+statements that find a user's sessions live in :mod:`.userstatements`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Statements:
             s.c.touched_at,
             s.c.expires_at,
             s.c.expires_min,
+            s.c.user_key,
         )
         join = s.outerjoin(v, v.c.row_id == s.c.row_id)
         key = sa.bindparam("key", type_=s.c.key.type)
@@ -74,6 +76,7 @@ class Statements:
                 s.c.touched_at,
                 s.c.expires_at,
                 s.c.expires_min,
+                s.c.user_key,
                 v.c.name,
                 v.c.value,
             )

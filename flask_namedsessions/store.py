@@ -16,13 +16,18 @@ import sqlalchemy as sa
 
 from . import dberrors
 from . import ids
+from .clock import minutes_ms
 from .engine import CASCADES
 from .engine import describe_url
 from .exceptions import SessionStoreError
+from .rows import RemovedSession
 from .rows import SaveOutcome
 from .rows import SavePlan
+from .rows import SessionInfo
 from .rows import StoredSession
+from .schema import create_tables
 from .statements import Statements
+from .userstatements import UserStatements
 
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -60,6 +65,7 @@ class Store:
         self._table_help = table_help
         self._ready = False
         self._statements: Statements | None = None
+        self._user_statements: UserStatements | None = None
         self._lock = threading.Lock()
 
     @property
@@ -88,23 +94,25 @@ class Store:
             statements = self._statements = Statements(self.tables, dialect)
         return statements
 
+    @property
+    def user_sql(self) -> UserStatements:
+        statements = self._user_statements
+        if statements is None:
+            statements = UserStatements(self.tables, self.engine.dialect)
+            self._user_statements = statements
+        return statements
+
     def dispose(self) -> None:
         """Close the pooled connections (tests, forks, shutdown)."""
         self.engines.dispose()
 
     def create_tables(self) -> None:
-        """Create the tables if they are missing."""
-        self._run("creating the session tables", self._create)
-
-    def _create(self) -> None:
-        engine = self.engines.engine
-        tables = [self.tables.sessions, self.tables.variables]
-        try:
-            self.tables.sessions.metadata.create_all(engine, tables=tables)
-        except sa.exc.DBAPIError:
-            # Another process created them between the check and the CREATE.
-            if not sa.inspect(engine).has_table(self.tables.variables.name):
-                raise
+        """Create the tables if they are missing, and the columns and
+        indexes an earlier version's tables lack."""
+        self._run(
+            "creating the session tables",
+            lambda: create_tables(self.engines.engine, self.tables),
+        )
 
     def _run(
         self,
@@ -164,7 +172,7 @@ class Store:
         def read(conn: Connection) -> StoredSession | None:
             rows = conn.execute(sql.load, params).all()
             if rows:
-                row_id, created, touched, expires_at, expires_min = rows[0][:5]
+                row_id, created, touched, expires_at, expires_min, user_key = rows[0][:6]
                 return StoredSession(
                     row_id=row_id,
                     key=key,
@@ -175,7 +183,8 @@ class Store:
                     touched_at=touched,
                     expires_at=expires_at,
                     expires_min=expires_min,
-                    values={row[5]: row[6] for row in rows if row[5] is not None},
+                    values={row[6]: row[7] for row in rows if row[6] is not None},
+                    user_key=user_key,
                 )
             if not by_old_key:
                 return None
@@ -220,6 +229,22 @@ class Store:
             }
             for r in rows
         ]
+
+    def user_sessions(
+        self, user: str, name: str | None, now: int, absolute: float | None
+    ) -> list[SessionInfo]:
+        """The live sessions bound to ``user`` (named ``name``), most recently
+        seen first, under the ``absolute`` timeout (minutes): one SELECT, by
+        the ``user_key`` index."""
+        absolute_ms = None if absolute is None else minutes_ms(absolute)
+        stmt = self.user_sql.listing(name is not None, absolute_ms is not None)
+        params: dict[str, t.Any] = {"user": user, "now": now}
+        if name is not None:
+            params["name"] = name
+        if absolute_ms is not None:
+            params["born_after"] = now - absolute_ms
+        rows = self._read("listing the sessions of a user", lambda c: c.execute(stmt, params).all())
+        return [SessionInfo.from_row(row, absolute_ms=absolute_ms) for row in rows]
 
     # -- writes ----------------------------------------------------------------
 
@@ -354,6 +379,61 @@ class Store:
                 conn.execute(sql.delete_variables(orphans_only=False), {"row_id": row_id})
 
         self._in_transaction(f"ending session {name!r}", delete)
+
+    def end_user_sessions(
+        self,
+        user: str,
+        *,
+        name: str | None = None,
+        handle: str | None = None,
+        keep: t.Collection[str] = (),
+        now: int,
+        absolute: float | None,
+    ) -> list[RemovedSession]:
+        """Delete the sessions bound to ``user`` (named ``name``; only the one
+        ``handle``; none in ``keep``), expired ones too, in one DELETE where
+        the database returns what it deleted, and return what was removed.
+        A save still in flight for one of them then writes nothing: its
+        writes need the row."""
+        sql = self.user_sql
+        born_after = None if absolute is None else now - minutes_ms(absolute)
+        params: dict[str, t.Any] = {"user": user}
+        if name is not None:
+            params["name"] = name
+        if handle is not None:
+            params["handle"] = handle
+        if keep:
+            params["keep"] = list(keep)
+
+        def remove(conn: Connection, returning: bool) -> list[RemovedSession]:
+            stmt = sql.removal(name is not None, handle is not None, bool(keep), returning)
+            rows = conn.execute(stmt, params).all()
+            row_ids = {"row_ids": [row.row_id for row in rows]}
+            if rows and not returning:
+                conn.execute(sql.delete_rows(), row_ids)
+            if rows and not self._cascades(conn):
+                conn.execute(sql.delete_variables(), row_ids)
+            return [
+                RemovedSession(
+                    row_id=row.row_id,
+                    key=row.key,
+                    old_key=row.old_key,
+                    live=row.expires_at > now
+                    and (born_after is None or row.created_at > born_after),
+                )
+                for row in rows
+            ]
+
+        def attempt() -> list[RemovedSession]:
+            tx_engine = self._split()[1]
+            returning = tx_engine.dialect.delete_returning
+            # One DELETE ... RETURNING is atomic without a transaction of its
+            # own (on an autocommit engine, one round trip); selecting and
+            # then deleting needs one.
+            with (self.engine if returning else tx_engine).begin() as conn:
+                return remove(conn, returning)
+
+        return self._run("ending the sessions of a user", attempt, dberrors.is_deadlock)
 
     def expired_batches(self, now: int, batch_size: int) -> t.Iterator[int]:
         """Delete expired sessions batch by batch, yielding each batch's count.

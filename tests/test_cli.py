@@ -140,6 +140,18 @@ def test_unreachable_database_says_what_failed_and_where(tmp_path: t.Any, databa
                 1,
                 f"Error: {operation} failed: no connection to {where}\n",
             )
+        for command in (
+            ["delete-expired"],
+            ["stats"],
+            ["create-tables"],
+            ["user-sessions", "ada"],
+            ["end-user-sessions", "ada"],
+        ):
+            result = app.test_cli_runner().invoke(args=["namedsessions", *command])
+            assert result.exit_code == 1
+            assert result.output.startswith("Error: ")
+            assert f"failed: no connection to {where}\n" in result.output
+            assert "Traceback" not in result.output
     finally:
         get_state(app).store.dispose()
 
@@ -158,3 +170,100 @@ def test_gc_probability_cleans_after_the_response(
         assert response.status_code == 200
         response.close()
         assert store.count_expired(now()) == left
+
+
+# -- sessions of a user ------------------------------------------------------------
+
+
+def bound_sessions(app: Flask, *logins: tuple[str, str, dict[str, str]]) -> list[t.Any]:
+    """One client per ``(user, name, headers)``, each logged in."""
+
+    @app.route("/login/<user>/<name>")
+    def login(user: str, name: str) -> str:
+        s = session_start(name)
+        s["seen"] = True
+        s.bind_user(user)
+        return s.result
+
+    @app.route("/visit/<name>")
+    def visit(name: str) -> str:
+        s = session_start(name)
+        s.setdefault("seen", False)
+        return f"{s.result} {s.user}"
+
+    clients = []
+    for user, name, headers in logins:
+        client = app.test_client()
+        environ = {"REMOTE_ADDR": headers.pop("REMOTE_ADDR", "127.0.0.1")}
+        response = client.get(f"/login/{user}/{name}", headers=headers, environ_base=environ)
+        assert response.text == "new"
+        clients.append(client)
+    return clients
+
+
+def test_user_sessions_lists_a_table(app: Flask) -> None:
+    bound_sessions(app, ("ada", "main", {}), ("ada", "admin", {}), ("bob", "main", {}))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["namedsessions", "user-sessions", "ada"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "name                     created (UTC)        last seen (UTC)      expires (UTC)"
+    )
+    assert sorted(line.split()[0] for line in lines[1:]) == ["admin", "main"]
+    for line in lines[1:]:
+        assert len(line.split()) == 7  # name and three times of two words each
+    named = runner.invoke(args=["namedsessions", "user-sessions", "ada", "--name", "admin"])
+    assert [line.split()[0] for line in named.output.splitlines()[1:]] == ["admin"]
+
+
+def test_user_sessions_shows_recorded_devices(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(NAMEDSESSIONS_RECORD_USER_AGENT=True, NAMEDSESSIONS_RECORD_IP="truncated")
+    bound_sessions(app, ("ada", "main", {"User-Agent": "Phone 1.0", "REMOTE_ADDR": "203.0.113.9"}))
+    result = app.test_cli_runner().invoke(args=["namedsessions", "user-sessions", "ada"])
+    header, row = result.output.splitlines()
+    assert header.split()[-4:] == ["(UTC)", "address", "user", "agent"]
+    assert row.split()[-3:] == ["203.0.113.0", "Phone", "1.0"]
+
+
+def test_user_sessions_of_nobody(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["namedsessions", "user-sessions", "nobody"])
+    assert result.exit_code == 0
+    assert result.output == "No live sessions of user 'nobody'.\n"
+
+
+def test_end_user_sessions(app: Flask) -> None:
+    phone, laptop, admin, bob = bound_sessions(
+        app, ("ada", "main", {}), ("ada", "main", {}), ("ada", "admin", {}), ("bob", "main", {})
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["namedsessions", "end-user-sessions", "ada", "--name", "admin"])
+    assert result.exit_code == 0
+    assert result.output == "Ended 1 sessions.\n"
+    assert admin.get("/visit/admin").text == "new None"
+    assert phone.get("/visit/main").text == "load ada"
+    result = runner.invoke(args=["namedsessions", "end-user-sessions", "ada"])
+    assert result.output == "Ended 2 sessions.\n"
+    assert phone.get("/visit/main").text == "new None"
+    assert laptop.get("/visit/main").text == "new None"
+    assert bob.get("/visit/main").text == "load bob"
+    again = runner.invoke(args=["namedsessions", "end-user-sessions", "ada"])
+    assert again.output == "Ended 0 sessions.\n"
+    listing = runner.invoke(args=["namedsessions", "user-sessions", "ada"])
+    assert listing.output == "No live sessions of user 'ada'.\n"
+
+
+@pytest.mark.parametrize("command", ["user-sessions", "end-user-sessions"])
+def test_user_commands_refuse_bad_arguments(app: Flask, command: str) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["namedsessions", command, "x" * 256])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for 'USER': invalid user key: a user key is an int or a str"
+        " of 1 to 255 characters (no NUL, valid UTF-8), got a str of 256 characters"
+    )
+    result = runner.invoke(args=["namedsessions", command, "ada", "--name", "a b"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for '--name': use 1 to 64 characters from A-Z a-z 0-9 _ . -"
+    )

@@ -50,6 +50,16 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
         ("NAMEDSESSIONS_LINK_HOSTS", None, "NAMEDSESSIONS_LINK_HOSTS must be a list"),
         ("NAMEDSESSIONS_TABLE_PREFIX", "x-y", "NAMEDSESSIONS_TABLE_PREFIX must be a string"),
         ("NAMEDSESSIONS_MAX_VARS", 0, "NAMEDSESSIONS_MAX_VARS must be a positive integer"),
+        (
+            "NAMEDSESSIONS_RECORD_IP",
+            "partial",
+            "NAMEDSESSIONS_RECORD_IP must be one of None, 'full', 'truncated', got 'partial'",
+        ),
+        (
+            "NAMEDSESSIONS_RECORD_USER_AGENT",
+            "yes",
+            "NAMEDSESSIONS_RECORD_USER_AGENT must be True or False, got 'yes'",
+        ),
     ],
 )
 def test_bad_config_value_names_the_key(

@@ -156,3 +156,45 @@ def test_cookieless_csrf_recipe_runs_as_written(
         assert client.get("/flask-session").text == "True"
     finally:
         get_state(app).store.dispose()
+
+
+def test_users_page_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, t.Any] = {"__name__": "users_page"}
+    code = "\n".join(_python_blocks("users.rst"))
+    exec(compile(code, "users.rst", "exec"), namespace)
+    app = namespace["app"]
+    request.addfinalizer(get_state(app).store.dispose)
+    login = {"user": "ada", "password": "first password"}
+    phone = app.test_client()
+    laptop = app.test_client()
+    assert phone.post("/login", data=login, headers={"User-Agent": "Phone"}).text == "welcome"
+    at_home = {"REMOTE_ADDR": "203.0.113.5"}
+    response = laptop.post(
+        "/login", data=login, headers={"User-Agent": "Laptop"}, environ_base=at_home
+    )
+    assert response.text == "welcome"
+
+    devices = sorted(phone.get("/devices").json, key=lambda d: d["this_device"])
+    assert [(d["browser"], d["address"], d["this_device"]) for d in devices] == [
+        ("Laptop", "203.0.113.0", False),
+        ("Phone", "127.0.0.0", True),
+    ]
+    end = {"handle": devices[0]["handle"]}
+    assert phone.post("/devices/end", data=end).text == "ended"
+    assert phone.post("/devices/end", data=end).text == "nothing to end"
+    assert laptop.get("/devices").status_code == 401
+
+    assert laptop.post("/login", data=login).text == "welcome"
+    before = phone.get_cookie("session_main").value
+    changed = phone.post("/password", data={"password": "second password"})
+    assert changed.text == "password changed"
+    assert phone.get_cookie("session_main").value != before
+    assert laptop.get("/devices").status_code == 401
+    assert [d["this_device"] for d in phone.get("/devices").json] == [True]
+
+    with app.app_context():
+        namespace["forget"]("ada")
+    assert phone.get("/devices").status_code == 401

@@ -240,6 +240,7 @@ def test_pages_link_by_url_for_and_have_an_icon(example: Flask) -> None:
         "/",
         "/prefs",
         "/demos/sessions/login",
+        "/demos/devices/",
         "/shop/",
         "/features/",
         "/account/",
@@ -290,12 +291,6 @@ def test_unreachable_database_is_a_503_without_details(tmp_path: t.Any) -> None:
         assert str(tmp_path) not in response.text and "OperationalError" not in response.text
 
 
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert found is not None, page
-    return found.group(1)
-
-
 def test_account_area_on_flask_session_without_cookies(example: Flask) -> None:
     client = visitor(example, cookies=False)
     gate = client.get("/account/")
@@ -303,18 +298,18 @@ def test_account_area_on_flask_session_without_cookies(example: Flask) -> None:
     page = client.get(gate.location).text
     assert "Sign in to see your account." in page
     before = carried(page, "main")
-    form = {"name": "Ada", "csrf_token": csrf_of(page), "_session:main": before}
+    form = {"name": "Ada", "csrf_token": token(page), "_session:main": before}
     login = client.post("/account/login", data=form)
     after = carried(login.location, "main")
     assert after != before  # a new ID at login
     home = client.get(login.location).text
     assert 'id="user">Ada<' in home and "Signed in. The session ID changed" in home
-    note = {"note": "towel", "csrf_token": csrf_of(home), "_session:main": after}
+    note = {"note": "towel", "csrf_token": token(home), "_session:main": after}
     saved = client.get(client.post("/account/", data=note).location).text
     assert "Note saved." in saved and "<li>towel</li>" in saved
     # the old ID opens nothing
     assert client.get(f"/account/?_session:main={before}").status_code == 302
-    logout = {"csrf_token": csrf_of(saved), "_session:main": after}
+    logout = {"csrf_token": token(saved), "_session:main": after}
     out = client.get(client.post("/account/logout", data=logout).location).text
     assert "Signed out." in out
     again = carried(out, "main")
@@ -339,3 +334,100 @@ def test_readme_command_installs_what_the_example_needs() -> None:
     assert group is not None
     names = set(re.findall(r'"([a-z-]+)[><=]', group.group(1)))
     assert names == {"flask-wtf", "flask-login"}
+
+
+PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile"
+LAPTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+SAME_SITE = {"Origin": "http://localhost"}
+
+
+def logged_in(app: Flask, name: str, agent: str) -> FlaskClient:
+    client = visitor(app)
+    client.environ_base["HTTP_USER_AGENT"] = agent
+    assert log_in(client, name).status_code == 302
+    return client
+
+
+def devices(client: FlaskClient) -> list[tuple[str, str, bool, str | None]]:
+    """(browser, address, this device, handle) per row of the devices page."""
+    page = client.get("/demos/devices/").text
+    rows = re.findall(r'<tr class="device( current)?">(.*?)</tr>', page, re.DOTALL)
+    found = []
+    for current, row in rows:
+        label = re.search(r'class="browser"[^>]*>([^<]*)<', row)
+        address = re.search(r'class="address[^"]*"[^>]*>([^<]*)<', row)
+        handle = re.search(r'name="handle" value="([0-9a-f]{32})"', row)
+        assert label is not None and address is not None
+        found.append((label.group(1), address.group(1), bool(current), handle and handle.group(1)))
+    return found
+
+
+def test_devices_page_lists_and_ends_devices(example: Flask) -> None:
+    phone = logged_in(example, "Ada", PHONE_UA)
+    laptop = logged_in(example, "Ada", LAPTOP_UA)
+    logged_in(example, "Bob", LAPTOP_UA)
+    rows = devices(laptop)
+    assert [row[:3] for row in rows] == [
+        ("Chrome on Linux", "127.0.0.0", True),
+        ("Chrome on Android", "127.0.0.0", False),
+    ]
+    assert rows[0][3] is None  # this device has no "end" form
+    ended = laptop.post("/demos/devices/end", data={"handle": rows[1][3]}, headers=SAME_SITE)
+    assert ended.location == "/demos/devices/?ended=1"
+    assert "1 device was logged out." in laptop.get(ended.location).text
+    assert message(phone.get("/demos/sessions/continue")) == "you are not logged in"
+    assert 'id="nobody">You are not logged in.' in phone.get("/demos/devices/").text
+
+    phone = logged_in(example, "Ada", PHONE_UA)
+    assert len(devices(laptop)) == 2
+    others = laptop.post("/demos/devices/others", headers=SAME_SITE)
+    assert others.location == "/demos/devices/?ended=1"
+    assert message(phone.get("/demos/sessions/continue")) == "you are not logged in"
+    assert [row[:3] for row in devices(laptop)] == [("Chrome on Linux", "127.0.0.0", True)]
+    assert 'id="end-others"' not in laptop.get("/demos/devices/").text
+
+
+def test_devices_of_another_user_cannot_be_ended(example: Flask) -> None:
+    phone = logged_in(example, "Ada", PHONE_UA)
+    logged_in(example, "Ada", LAPTOP_UA)
+    eve = logged_in(example, "Eve", LAPTOP_UA)
+    handle = devices(phone)[1][3]
+    ended = eve.post("/demos/devices/end", data={"handle": handle}, headers=SAME_SITE)
+    assert ended.location == "/demos/devices/?ended=0"
+    assert len(devices(phone)) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "http://localhost.evil.example"},
+    ],
+)
+def test_devices_forms_from_elsewhere_are_refused(example: Flask, headers: dict[str, str]) -> None:
+    phone = logged_in(example, "Ada", PHONE_UA)
+    laptop = logged_in(example, "Ada", LAPTOP_UA)
+    handle = devices(laptop)[1][3]
+    for path, form in [("/demos/devices/end", {"handle": handle}), ("/demos/devices/others", {})]:
+        response = laptop.post(path, data=form, headers=headers)
+        assert response.status_code == 400
+        assert "This form must be sent from a page of this site." in response.text
+    assert len(devices(phone)) == 2
+    referer = {"Referer": "http://localhost/demos/devices/"}
+    assert laptop.post("/demos/devices/others", headers=referer).status_code == 302
+
+
+def test_devices_page_without_login_and_odd_input(example: Flask) -> None:
+    client = visitor(example)
+    page = client.get("/demos/devices/?ended=²")
+    assert page.status_code == 200
+    assert 'id="nobody">You are not logged in.' in page.text
+    assert "logged out." not in page.text
+    ended = client.post("/demos/devices/end", data={"handle": "x"}, headers=SAME_SITE)
+    assert ended.location == "/demos/devices/?ended=0"
+    odd = logged_in(example, "A\x00da\t", "")
+    assert message(odd.get("/demos/sessions/continue")) == "hello Ada you are logged in"
+    assert [row[:3] for row in devices(odd)] == [("Unknown browser", "127.0.0.0", True)]

@@ -14,9 +14,12 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from flask_namedsessions import end_user_session
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 
 
@@ -105,6 +108,33 @@ def test_app_commit_and_session_save_are_independent(
     with app.app_context():
         assert db.session.query(note).count() == 1
     assert client.get("/read").text == "5"
+
+
+def test_ending_a_users_sessions_leaves_no_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any],
+) -> None:
+    # On SQLite, Flask-SQLAlchemy's engine runs with foreign keys off: the
+    # variables cannot go by the cascade.
+    app, db, _ = db_app
+
+    @app.route("/login")
+    def login() -> str:
+        s = session_start("cart")
+        s["a"], s["b"] = 1, 2
+        s.bind_user("ada")
+        return ""
+
+    for _ in range(3):
+        app.test_client().get("/login")
+    variables = get_state(app).store.tables.variables
+    with app.app_context():
+        handle = user_sessions("ada")[0].handle
+        assert end_user_session("ada", handle) is True
+        with db.engine.connect() as conn:
+            assert len(conn.execute(sa.select(variables)).all()) == 4
+        assert end_user_sessions("ada") == 2
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.select(variables)).all() == []
 
 
 def test_repeated_init_app_reuses_tables(database_url: str, tmp_path: t.Any) -> None:

@@ -12,8 +12,10 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 
 #: how long a paused request waits before the test counts as hung
@@ -197,7 +199,8 @@ def test_a_touch_keeps_the_seal_of_a_rotation_saved_meanwhile(app: Flask) -> Non
 
 def in_flight_app(app: Flask, pause: Pause) -> Flask:
     """``/plant`` loads the session, waits, then writes a variable (and, with
-    ``?drop=1``, removes one, or with ``?regen=1`` regenerates the ID)."""
+    ``?drop=1``, removes one, with ``?regen=1`` regenerates the ID, with
+    ``?bind=1`` binds it to another user)."""
 
     @app.route("/visit")
     def visit() -> str:
@@ -215,6 +218,15 @@ def in_flight_app(app: Flask, pause: Pause) -> Flask:
             del s["note"]
         if request.args.get("regen"):
             s.regenerate_id()
+        if request.args.get("bind"):
+            s.bind_user("eve")
+        return s.id
+
+    @app.route("/bind")
+    def bind() -> str:
+        s = session_start("cart")
+        s.bind_user("ada")
+        s["user"] = "ada"
         return s.id
 
     @app.route("/login")
@@ -301,3 +313,75 @@ def test_a_request_in_flight_within_a_rotation_grace_still_writes(app: Flask) ->
     )
     assert stored_variables(app)["planted"] == '"by the attacker"'
     assert with_cookie(app, rotated[0]).get("/visit").text == "load None"
+
+
+def revoke(app: Flask, count: int = 1) -> t.Callable[[], None]:
+    """End the sessions of user ``ada`` from outside any request, as a job would."""
+
+    def run() -> None:
+        with app.app_context():
+            assert end_user_sessions("ada") == count
+
+    return run
+
+
+def session_rows(app: Flask) -> list[t.Any]:
+    store = get_state(app).store
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.select(store.tables.sessions)).all())
+
+
+@pytest.mark.parametrize("extra", ["", "&drop=1", "&regen=1", "&bind=1"])
+def test_a_request_in_flight_writes_nothing_into_a_revoked_session(app: Flask, extra: str) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    assert with_cookie(app, old).get("/bind").status_code == 200
+    slow = overlap(lambda: with_cookie(app, old).get(f"/plant?pause=1{extra}"), pause, revoke(app))
+    assert slow.status_code == 200
+    assert cart_cookie(slow) is None  # nothing of it was saved, nothing to send
+    assert session_rows(app) == []
+    assert stored_variables(app) == {}
+    assert with_cookie(app, old).get("/visit").text == "new None"
+    with app.app_context():
+        assert user_sessions("ada") == user_sessions("eve") == []
+
+
+def rotate_route(app: Flask, pause: Pause) -> None:
+    @app.route("/rotate")
+    def rotate() -> str:
+        s = session_start("cart", rotate=True)
+        pause()
+        return s.id
+
+
+def test_a_rotation_in_flight_does_not_revive_a_revoked_session(app: Flask) -> None:
+    pause = Pause()
+    in_flight_app(app, Pause())
+    rotate_route(app, pause)
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    with_cookie(app, old).get("/bind")
+    slow = overlap(lambda: with_cookie(app, old).get("/rotate?pause=1"), pause, revoke(app))
+    assert slow.status_code == 200
+    assert cart_cookie(slow) is None
+    assert session_rows(app) == []
+    # neither the old ID nor the one the rotation made opens anything
+    assert with_cookie(app, slow.text).get("/visit").text == "new None"
+    assert with_cookie(app, old).get("/visit").text == "new None"
+
+
+def test_a_revoked_session_does_not_open_by_an_id_rotated_away_within_the_grace(
+    app: Flask,
+) -> None:
+    in_flight_app(app, Pause())
+    rotate_route(app, Pause())
+    old = cart_cookie(app.test_client().get("/visit"))
+    assert old is not None
+    with_cookie(app, old).get("/bind")
+    new = with_cookie(app, old).get("/rotate").text
+    assert with_cookie(app, old).get("/visit").text == "load ada"  # within the grace
+    revoke(app)()
+    assert with_cookie(app, old).get("/visit").text == "new None"
+    assert with_cookie(app, new).get("/visit").text == "new None"

@@ -14,9 +14,12 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from flask_namedsessions import end_user_session
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import has_session
 from flask_namedsessions import NamedSession
 from flask_namedsessions import session_start
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 from flask_namedsessions.ids import new_id
 
@@ -41,7 +44,7 @@ class Counted:
         if self.id is None or self.mode == "cookie":
             return path
         param = "_session:cart" if self.mode == "link" else "sid"
-        return f"{path}?{param}={self.id}"
+        return f"{path}{'&' if '?' in path else '?'}{param}={self.id}"
 
     def create(self) -> None:
         response = self.client.get("/create")
@@ -124,6 +127,24 @@ def add_views(app: Flask, mode: str) -> None:
     @app.route("/plain")
     def plain() -> str:
         return "no session"
+
+    @app.route("/bind")
+    def bind() -> str:
+        user = request.args.get("user")
+        start(mode).bind_user(user)
+        return ""
+
+    @app.route("/create-bound")
+    def create_bound() -> str:
+        s = start(mode)
+        for var in TEN:
+            s[var] = var
+        s.bind_user("ada")
+        return s.id
+
+    @app.route("/list")
+    def listing() -> str:
+        return str(len(user_sessions("ada")))
 
 
 @pytest.fixture(params=MODES)
@@ -315,3 +336,80 @@ def test_ids_the_session_may_not_take_cost_no_statement(
         log.reset()
         assert raw.get(path, headers=headers).text == "new"
         assert log.statements == [], path
+
+
+# -- sessions of a user (SPEC section 10) ------------------------------------------
+
+
+def test_creating_a_bound_session_writes_two_statements(counted: Counted) -> None:
+    log = counted.get("/create-bound")
+    assert log.reads == []
+    assert kinds(log.writes) == ["INSERT", "INSERT"]  # the user is in the session row
+    with counted.app.app_context():
+        assert len(user_sessions("ada")) == 1
+
+
+def test_binding_writes_one_update_only_when_the_user_changes(counted: Counted) -> None:
+    counted.create()
+    log = counted.get("/bind?user=ada")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE"]
+    log = counted.get("/bind?user=ada")  # the same user: nothing to write
+    assert len(log.reads) == 1
+    assert log.writes == []
+    log = counted.get("/read")  # a bound session reads as cheaply as any
+    assert len(log.reads) == 1
+    assert log.writes == []
+    log = counted.get("/bind")  # unbinding
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE"]
+    with counted.app.app_context():
+        assert user_sessions("ada") == []
+
+
+def test_binding_with_a_touch_due_writes_one_update(
+    make_counted: t.Callable[..., Counted],
+) -> None:
+    counted = make_counted(NAMEDSESSIONS_TOUCH_INTERVAL=0)
+    counted.create()
+    log = counted.get("/bind?user=ada")
+    assert len(log.reads) == 1
+    assert kinds(log.writes) == ["UPDATE"]
+
+
+def test_listing_is_one_select(counted: Counted) -> None:
+    counted.get("/create-bound")
+    log = counted.get("/list")  # a request that starts no session
+    assert len(log.reads) == 1
+    assert log.writes == []
+    assert counted.client.get("/list").text == "1"
+    log.reset()
+    with counted.app.app_context():
+        assert len(user_sessions("ada", name="cart")) == 1
+    assert len(log.reads) == 1
+    assert log.writes == []
+
+
+def test_ending_a_users_sessions_is_one_delete(counted: Counted) -> None:
+    counted.get("/create-bound")
+    counted.client = counted.app.test_client()
+    counted.id = None
+    counted.get("/create-bound")
+    counted.log.reset()
+    with counted.app.app_context():
+        assert end_user_sessions("ada", name="cart") == 2
+    assert counted.log.reads == []
+    assert kinds(counted.log.writes) == ["DELETE"]  # variables go by cascade
+
+
+def test_ending_one_session_is_one_delete(counted: Counted) -> None:
+    counted.get("/create-bound")
+    with counted.app.app_context():
+        (info,) = user_sessions("ada")
+        counted.log.reset()
+        assert end_user_session("ada", "f" * 32) is False
+        assert end_user_session("ada", info.handle) is True
+        assert kinds(counted.log.statements) == ["DELETE", "DELETE"]
+        counted.log.reset()
+        assert end_user_session("ada", "not a handle") is False
+        assert counted.log.statements == []

@@ -134,6 +134,11 @@ def tour(page: t.Any, base: str, look: Look) -> None:
     assert page.text_content("#message") == "hello Ada you are logged in"
     look("login-continue")
 
+    nav(page, "Your devices")
+    assert page.text_content("#user") == "Ada"
+    assert page.text_content("tr.device.current td.browser") == "Chrome on Linux"
+    look("devices")
+
     nav(page, "Shop")
     look("shop-catalogue")
     page.locator("a.product").first.click()
@@ -226,6 +231,7 @@ def test_every_page_looks_right(
     tour(page, example_server, look)
     look.check()
     assert len(look.taken) == 2 * 21
+    assert len(look.taken) == 2 * 19
 
 
 def test_unavailable_page_looks_right(
