@@ -1,0 +1,152 @@
+"""Running SQL on the extension's connections, with errors translated once.
+
+:class:`Runner` owns the engines, creates the tables on first use, and turns a
+database error into :exc:`SessionStoreError` in :meth:`Runner._run` and
+nowhere else (:mod:`.dberrors` judges them). What the SQL does lives in
+:mod:`.store`.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+import sqlalchemy as sa
+
+from . import dberrors
+from .engine import describe_url
+from .exceptions import SessionStoreError
+from .schema import create_tables
+from .statements import Statements
+from .userstatements import UserStatements
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from .engine import Engines
+    from .models import Tables
+
+__all__ = ["Runner"]
+
+_T = t.TypeVar("_T")
+
+
+class Runner:
+    """The engines of one app's sessions, and the one place SQL is run.
+
+    :param tables: the session tables.
+    :param engines: where they live.
+    :param create_tables: create the tables on first use (reads that only
+        report, such as :meth:`stats`, never create them).
+    :param table_help: how to create missing tables, for the error that
+        says they are missing.
+    """
+
+    def __init__(
+        self,
+        tables: Tables,
+        engines: Engines,
+        *,
+        create_tables: bool,
+        table_help: str = "create the session tables with 'flask namedsessions create-tables'",
+    ) -> None:
+        self.tables = tables
+        self.engines = engines
+        self._create_tables = create_tables
+        self._table_help = table_help
+        self._ready = False
+        self._statements: Statements | None = None
+        self._user_statements: UserStatements | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine, with the tables created on first use if enabled."""
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    if self._create_tables:
+                        self.create_tables()
+                    self._ready = True
+        return self.engines.engine
+
+    def _split(self, create: bool = True) -> tuple[sa.Engine, sa.Engine]:
+        """The engines for reads and for transactions (tables made first,
+        if ``create``)."""
+        if create and not self._ready:
+            self.engine  # noqa: B018 - creates the tables
+        return self.engines.split()
+
+    @property
+    def sql(self) -> Statements:
+        statements = self._statements
+        if statements is None:
+            dialect = self.engines.engine.dialect
+            statements = self._statements = Statements(self.tables, dialect)
+        return statements
+
+    @property
+    def user_sql(self) -> UserStatements:
+        statements = self._user_statements
+        if statements is None:
+            statements = UserStatements(self.tables, self.engine.dialect)
+            self._user_statements = statements
+        return statements
+
+    def dispose(self) -> None:
+        """Close the pooled connections (tests, forks, shutdown)."""
+        self.engines.dispose()
+
+    def create_tables(self) -> None:
+        """Create the tables if they are missing, and the columns and
+        indexes an earlier version's tables lack."""
+        self._run(
+            "creating the session tables",
+            lambda: create_tables(self.engines.engine, self.tables),
+        )
+
+    def _run(
+        self,
+        operation: str,
+        func: t.Callable[[], _T],
+        retry: t.Callable[[BaseException], bool] = dberrors.never,
+    ) -> _T:
+        """Run ``func``, once more if ``retry`` says its database error may
+        pass; a database error that stays is a :exc:`SessionStoreError` saying
+        which ``operation`` failed."""
+        for last in (False, True):
+            try:
+                return func()
+            except Exception as exc:
+                if not dberrors.is_database_error(exc):
+                    raise
+                if last or not retry(exc):
+                    raise self._error(operation, exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, operation: str, exc: BaseException) -> SessionStoreError:
+        """The error for ``exc``: a missing table by its name and how to
+        create it; a failed connection with where the database is."""
+        names = (self.tables.sessions.name, self.tables.variables.name)
+        table = dberrors.missing_table(exc, names)
+        if table is not None:
+            return SessionStoreError(
+                f"{operation} failed: the table {table!r} does not exist; {self._table_help}"
+            )
+        return dberrors.store_error(operation, exc, describe_url(self.engines.engine.url))
+
+    def _in_transaction(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
+        def attempt() -> _T:
+            with self._split()[1].begin() as conn:
+                return func(conn)
+
+        return self._run(operation, attempt)
+
+    def _read(
+        self, operation: str, func: t.Callable[[Connection], _T], *, create: bool = True
+    ) -> _T:
+        def attempt() -> _T:
+            with self._split(create)[0].connect() as conn:
+                return func(conn)
+
+        return self._run(operation, attempt, dberrors.dead_connection)
