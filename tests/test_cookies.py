@@ -154,6 +154,20 @@ def test_secure_prefix_forces_secure_on_set_and_end(make_app: t.Callable[..., Fl
     assert header.startswith("__Secure-s_cart=;") and "Secure" in attributes(header)
 
 
+def test_session_ended_where_it_began_expires_only_a_cookie_it_may_have(app: Flask) -> None:
+    @app.route("/<mode>")
+    def begin_and_end(mode: str) -> str:
+        session_start("cart", **{f"use_{mode}": True})
+        session_end("cart")
+        return ""
+
+    client = app.test_client()
+    # a cookie-tracked session's cookie may exist where this request did not see it
+    header = client.get("/cookie").headers["Set-Cookie"]
+    assert header.startswith("session_cart=;") and "Max-Age=0" in header
+    assert "Set-Cookie" not in client.get("/link").headers  # it never had one
+
+
 def test_partitioned_cookie_is_secure(make_app: t.Callable[..., Flask]) -> None:
     app = make_app(NAMEDSESSIONS_COOKIE_PARTITIONED=True)
 
