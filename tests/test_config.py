@@ -458,6 +458,25 @@ def test_own_engine_gives_up_connecting_and_recycles_mysql_connections(
     assert engine.pool._recycle == recycle  # no public name for it
 
 
+@pytest.mark.parametrize(
+    ("uri", "create"),
+    [
+        ("postgresql+psycopg://postgres@db.invalid/app", "INSERT INTO"),
+        ("mysql+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("mariadb+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("sqlite:///{tmp}/s.sqlite3", "INSERT INTO"),
+    ],
+)
+def test_store_writes_each_backends_own_sql(tmp_path: t.Any, uri: str, create: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    NamedSessions(app)
+    store = get_state(app).store
+    sql = str(store.sql.create().compile(dialect=store.engines.engine.dialect))
+    assert sql.startswith(create)
+    assert ("ON CONFLICT DO NOTHING" in sql) is (create == "INSERT INTO")
+
+
 def test_engine_options_are_checked(tmp_path: t.Any) -> None:
     app = Flask(__name__, instance_path=str(tmp_path))
     app.config["NAMEDSESSIONS_ENGINE_OPTIONS"] = {"connect_args": "timeout=3"}
