@@ -366,6 +366,17 @@ def test_in_memory_sqlite_of_the_app_is_refused(tmp_path: t.Any, uri: str) -> No
         db.engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "uri", ["postgresql+psycopg://postgres@db.invalid", "mysql+pymysql://root@db.invalid"]
+)
+def test_server_database_without_a_name_is_not_taken_for_memory(tmp_path: t.Any, uri: str) -> None:
+    app, db = _app_with_db(tmp_path, SQLALCHEMY_DATABASE_URI=uri)
+    NamedSessions(app, db)  # nothing connects yet
+    assert "namedsessions" in app.extensions
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_in_memory_bind_is_refused(tmp_path: t.Any) -> None:
     app, db = _app_with_db(
         tmp_path,
