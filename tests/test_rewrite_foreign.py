@@ -195,6 +195,12 @@ FOREIGN = {
         "<svg><foreignObject><div><span></div></foreignObject>"
         "<style><a href=/x></style><a href=/y>",
     ),
+    "start_tag_that_closes_a_p_inside_a_point": (
+        "<svg><foreignObject><p><div><a href=/x></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+        f"<svg><foreignObject><p><div>{X}</div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+    ),
     "frameset_ignores_style": (
         '<frameset><frame src=/y><style><frame src="http://evil.example/f?</style>'
         "<frame src='/x'>\"></frameset>",
