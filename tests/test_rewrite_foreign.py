@@ -195,6 +195,10 @@ FOREIGN = {
         "<svg><foreignObject><div><span></div></foreignObject>"
         "<style><a href=/x></style><a href=/y>",
     ),
+    "html_end_tag_in_svg_closes_nothing": (
+        "<svg><g></html><style><a href=/x></style></svg><a href=/y>",
+        f"<svg><g></html><style>{X}</style></svg>{Y}",
+    ),
     "start_tag_that_closes_a_p_inside_a_point": (
         "<svg><foreignObject><p><div><a href=/x></div></foreignObject>"
         "<style><a href=/x></style><a href=/y>",
