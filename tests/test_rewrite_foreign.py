@@ -195,6 +195,11 @@ FOREIGN = {
         "<svg><foreignObject><div><span></div></foreignObject>"
         "<style><a href=/x></style><a href=/y>",
     ),
+    "p_end_tag_breaks_out_to_the_p_inside_a_point": (
+        "<svg><foreignObject><p><svg><g></p></foreignObject><style><a href=/x></style></svg>"
+        "<a href=/y>",
+        f"<svg><foreignObject><p><svg><g></p></foreignObject><style>{X}</style></svg>{Y}",
+    ),
     "html_end_tag_in_svg_closes_nothing": (
         "<svg><g></html><style><a href=/x></style></svg><a href=/y>",
         f"<svg><g></html><style>{X}</style></svg>{Y}",
