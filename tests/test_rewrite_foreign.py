@@ -200,6 +200,10 @@ FOREIGN = {
         "<a href=/y>",
         f"<svg><foreignObject><p><svg><g></p></foreignObject><style>{X}</style></svg>{Y}",
     ),
+    "form_end_tag_in_svg_closes_nothing": (
+        "<svg><g></form><style><a href=/x></style></svg><a href=/y>",
+        f"<svg><g></form><style>{X}</style></svg>{Y}",
+    ),
     "html_end_tag_in_svg_closes_nothing": (
         "<svg><g></html><style><a href=/x></style></svg><a href=/y>",
         f"<svg><g></html><style>{X}</style></svg>{Y}",
