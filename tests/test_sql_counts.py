@@ -439,3 +439,26 @@ def test_ending_runs_one_delete_and_none_for_a_session_never_stored(
     log.reset()
     client.get("/end/2")
     assert kinds(log.writes) == ["DELETE"]  # once, however often it is ended
+
+
+def test_touch_is_due_a_tenth_of_the_timeout_after_the_last(
+    make_app: t.Callable[..., Flask], sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    app = make_app(NAMEDSESSIONS_TOUCH_INTERVAL=3600)  # the tenth of the timeout decides
+    now = [1_800_000_000_000]
+    get_state(app).clock = lambda: now[0]  # to the millisecond
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", expires=1).setdefault("n", 1)
+        return ""
+
+    client = app.test_client()
+    client.get("/")
+    log = sql_count(app)
+    now[0] += 5_999
+    client.get("/")
+    assert log.writes == []
+    now[0] += 1  # six seconds of a one-minute timeout
+    client.get("/")
+    assert kinds(log.writes) == ["UPDATE"]
