@@ -21,6 +21,7 @@ from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 
 from . import context
+from .config import samesite as config_samesite
 from .config import valid_time
 from .exceptions import NamedSessionsError
 
@@ -46,7 +47,6 @@ __all__ = [
 #: therefore not one of the session's keys.
 PERMANENT = "_permanent"
 
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _ATTRIBUTE_RE = re.compile(r"[^;,\s\x00-\x1f\x7f]+\Z")
 
 
@@ -94,13 +94,9 @@ def flask_session_settings(app: Flask, settings: Settings) -> FlaskSessionSettin
     name = settings.flask_session
     if name is None:  # pragma: no cover - init_app asks only when it is set
         raise ValueError("NAMEDSESSIONS_FLASK_SESSION is not set")
-    samesite = config.get("SESSION_COOKIE_SAMESITE")
+    samesite = config_samesite("SESSION_COOKIE_SAMESITE", config.get("SESSION_COOKIE_SAMESITE"))
     if samesite is None:
         samesite = settings.cookie.samesite
-    elif not isinstance(samesite, str) or samesite.lower() not in _SAMESITE:
-        _fail("SESSION_COOKIE_SAMESITE", "None, 'Lax', 'Strict' or 'None'", samesite)
-    else:
-        samesite = _SAMESITE[samesite.lower()]
     path = config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/"
     options = dataclasses.replace(
         settings.cookie,

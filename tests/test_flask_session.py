@@ -404,7 +404,8 @@ def test_samesite_unset_takes_namedsessions_cookie_samesite(
         (
             "SESSION_COOKIE_SAMESITE",
             "invalid",
-            "SESSION_COOKIE_SAMESITE must be None, 'Lax', 'Strict' or 'None', got 'invalid'",
+            "SESSION_COOKIE_SAMESITE must be 'Lax', 'Strict', 'None' (in any case) or None,"
+            " got 'invalid'",
         ),
         (
             "SESSION_COOKIE_DOMAIN",
