@@ -123,6 +123,7 @@ def test_keys_are_the_named_sessions_variables_and_never_touch_g(app: Flask) -> 
         ("x" * 129, "'" + "x" * 129 + "'"),
         ("a\x00b", "'a\\x00b'"),
         ("\ud800", "'\\ud800'"),
+        ("cart ", "'cart '"),
     ],
 )
 def test_a_key_the_tables_cannot_hold_names_session_and_key(
@@ -132,8 +133,24 @@ def test_a_key_the_tables_cannot_hold_names_session_and_key(
         session[key] = 1
     assert str(info.value) == (
         f"cannot use key {shown} in session 'main': a key must be a str of at most"
-        " 128 characters that UTF-8 can encode, without NUL"
+        " 128 characters that UTF-8 can encode, without NUL or a trailing space"
     )
+
+
+def test_keys_that_differ_only_in_white_space_stay_apart(app: Flask) -> None:
+    # MariaDB would read "cart " as "cart": a key never ends in a space, and
+    # other white space is kept on every database.
+    keys = ["cart", " cart", "cart\t", "cart\u3000", "cart\xa0", "cart\n"]
+
+    @app.route("/many")
+    def many() -> str:
+        for i, key in enumerate(keys):
+            session[key] = i
+        return ""
+
+    client = app.test_client()
+    client.get("/many")
+    assert client.get("/dump").json == {key: i for i, key in enumerate(keys)}
 
 
 def test_g_backed_sessions_keep_the_identifier_rule(app: Flask) -> None:
