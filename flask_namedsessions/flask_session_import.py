@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from . import ids
 from . import serialize
+from .binding import user_key
 from .clock import minutes_ms
 from .exceptions import NamedSessionsError
 from .rows import SavePlan
@@ -35,6 +36,8 @@ __all__ = ["Imported", "import_sessions"]
 
 #: Rows read and written per transaction.
 BATCH = 500
+#: Flask-Login's key for the ID of the user logged in to a session.
+LOGIN_USER_ID = "_user_id"
 
 
 @dataclasses.dataclass
@@ -158,9 +161,23 @@ def plan_import(
         "touched_at": now,
         "expires_at": min(old_expiry, now + minutes_ms(expires)),
         "expires_min": expires,
+        "user_key": _logged_in_user(decoded),
     }
     plan.upserts = dict(sorted(upserts.items()))
     return plan
+
+
+def _logged_in_user(decoded: dict[str, t.Any]) -> str | None:
+    """The user that Flask-Login logged in to the session (its ``_user_id``),
+    bound as a login binds it, so that ending the user's sessions ("log out
+    everywhere") ends the imported ones too."""
+    value = decoded.get(LOGIN_USER_ID)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    try:
+        return user_key(str(value), "")
+    except ValueError:
+        return None
 
 
 def _session_id(row: t.Any, key_prefix: str) -> str | None:
