@@ -24,6 +24,7 @@ from . import serialize
 from .binding import user_key
 from .clock import minutes_ms
 from .exceptions import NamedSessionsError
+from .logins import USER_ID
 from .rows import SavePlan
 from .session import check_key
 from .session_interface import PERMANENT
@@ -36,8 +37,6 @@ __all__ = ["Imported", "import_sessions"]
 
 #: Rows read and written per transaction.
 BATCH = 500
-#: Flask-Login's key for the ID of the user logged in to a session.
-LOGIN_USER_ID = "_user_id"
 
 
 @dataclasses.dataclass
@@ -171,7 +170,7 @@ def _logged_in_user(decoded: dict[str, t.Any]) -> str | None:
     """The user that Flask-Login logged in to the session (its ``_user_id``),
     bound as a login binds it, so that ending the user's sessions ("log out
     everywhere") ends the imported ones too."""
-    value = decoded.get(LOGIN_USER_ID)
+    value = decoded.get(USER_ID)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     try:
