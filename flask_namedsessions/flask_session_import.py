@@ -21,8 +21,10 @@ import sqlalchemy as sa
 
 from . import ids
 from . import serialize
+from .binding import user_key
 from .clock import minutes_ms
 from .exceptions import NamedSessionsError
+from .logins import USER_ID
 from .rows import SavePlan
 from .session import check_key
 from .session_interface import PERMANENT
@@ -158,9 +160,23 @@ def plan_import(
         "touched_at": now,
         "expires_at": min(old_expiry, now + minutes_ms(expires)),
         "expires_min": expires,
+        "user_key": _logged_in_user(decoded),
     }
     plan.upserts = dict(sorted(upserts.items()))
     return plan
+
+
+def _logged_in_user(decoded: dict[str, t.Any]) -> str | None:
+    """The user that Flask-Login logged in to the session (its ``_user_id``),
+    bound as a login binds it, so that ending the user's sessions ("log out
+    everywhere") ends the imported ones too."""
+    value = decoded.get(USER_ID)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    try:
+        return user_key(str(value), "")
+    except ValueError:
+        return None
 
 
 def _session_id(row: t.Any, key_prefix: str) -> str | None:

@@ -6,7 +6,8 @@ planted or saw before it would open the logged-in session. Here every login
 (by form, or by the remember-me cookie) and every logout gives the session a
 fresh ID; the old one stops working at once (``NAMEDSESSIONS_REGENERATE_ON_LOGIN``).
 A login also binds the session to the user, so that the user's devices can be
-listed and logged out; a logout unbinds it.
+listed and logged out; a logout unbinds it, and so does Flask-Login's strong
+session protection when it drops the login.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
+from flask import session as flask_session
 
 from .session_interface import named_flask_session
 
 if t.TYPE_CHECKING:
     from .session import NamedSession
 
-__all__ = ["connect"]
+__all__ = ["USER_ID", "connect"]
+
+#: Flask-Login's key for the ID of the user logged in to the session.
+USER_ID = "_user_id"
 
 
 def connect(app: Flask, *, regenerate: bool) -> None:
@@ -35,6 +40,16 @@ def connect(app: Flask, *, regenerate: bool) -> None:
     signals.user_logged_in.connect(logged_in, app, weak=False)
     signals.user_loaded_from_cookie.connect(logged_in, app, weak=False)
     signals.user_logged_out.connect(logged_out, app, weak=False)
+
+    def protected(sender: Flask, **extra: t.Any) -> None:
+        """Flask-Login's strong session protection dropped a login, without
+        ``user_logged_out``: that is a logout all the same. (The signal also
+        comes for sessions that nobody logged in to, and for logins that
+        basic protection only marks as not fresh: those stay as they are.)"""
+        if USER_ID not in flask_session and named_flask_session().user is not None:
+            logged_out(sender)
+
+    signals.session_protected.connect(protected, app, weak=False)
 
 
 def _bound(sender: Flask, user: t.Any = None, **extra: t.Any) -> NamedSession:

@@ -24,6 +24,7 @@ from . import context
 from .config import samesite as config_samesite
 from .config import valid_time
 from .exceptions import NamedSessionsError
+from .tracking import presented_ids
 
 if t.TYPE_CHECKING:
     from flask import Request
@@ -247,6 +248,21 @@ class ServerSession(SessionMixin):
 
     # -- the end of the request --------------------------------------------------
 
+    def _carry_on(self) -> None:
+        """Open the session at the end of a request that brought its ID in a
+        link (one SELECT) though the view never touched it, so that the
+        page's links and forms carry it on: a visitor without cookies would
+        lose it on any page that does not use ``flask.session``."""
+        sessions = self._sessions
+        config = self._config
+        if self._named is not None or config.mode == "cookie":
+            return
+        if sessions.closing is not context.Closing.OPEN:
+            return
+        offered = presented_ids(sessions.request, sessions.settings, config.name, config.mode)
+        if offered.param is not None:
+            self._open()
+
     def _finish(self) -> None:
         """Decide, before the save, what the session keeps: nothing, and it
         is not stored (or ended, if it was); else its timeout and cookie
@@ -303,6 +319,7 @@ class NamedSessionInterface(SessionInterface):
             response.vary.add("Cookie")
         if not isinstance(session, ServerSession):
             return
+        session._carry_on()
         sent = self._close(session._sessions, response)
         if sent is not response:
             _take_over(response, sent)

@@ -235,6 +235,32 @@ def test_a_login_binds_the_session_to_the_user_and_a_logout_unbinds_it(
         assert user_sessions("ada") == []
 
 
+@pytest.mark.parametrize(("protection", "logged_out"), [("strong", True), ("basic", False)])
+def test_strong_session_protection_unbinds_like_a_logout(
+    login_app: t.Callable[..., Flask], protection: str, logged_out: bool
+) -> None:
+    # Flask-Login drops the login without its user_logged_out signal.
+    app = login_app(SESSION_PROTECTION=protection)
+    client = app.test_client()
+    client.get("/plant")  # a key that outlives the login
+    client.get("/login/ada", headers={"User-Agent": "phone"})
+    before = client.get_cookie("session")
+    assert before is not None
+    moved = client.get("/me", headers={"User-Agent": "elsewhere"})
+    assert moved.text == ("None" if logged_out else "ada")
+    with app.test_request_context():
+        assert len(user_sessions("ada")) == (0 if logged_out else 1)
+    after = client.get_cookie("session")
+    assert after is not None and (after.value != before.value) == logged_out
+    assert client.get("/me", headers={"User-Agent": "phone"}).text == moved.text
+    # a session nobody logged in to keeps its ID
+    anonymous = app.test_client()
+    anonymous.get("/plant")
+    planted = anonymous.get_cookie("session")
+    assert anonymous.get("/me", headers={"User-Agent": "elsewhere"}).text == "None"
+    assert anonymous.get_cookie("session") == planted
+
+
 @pytest.mark.parametrize("regenerate", [True, False])
 def test_log_out_everywhere_ends_a_session_bound_at_login(
     login_app: t.Callable[..., Flask], regenerate: bool

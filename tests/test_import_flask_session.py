@@ -19,7 +19,9 @@ from flask_login import UserMixin
 from flask_session import Session
 from flask_sqlalchemy import SQLAlchemy
 
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import NamedSessions
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 
 # Flask-Session 0.8 itself calls datetime.utcnow(), deprecated on Python 3.12.
@@ -120,6 +122,27 @@ def test_a_visitor_logged_in_under_flask_session_stays_logged_in(
     same = after.test_client()
     same.set_cookie("session", cookie.value)
     assert same.get("/me").text == "ada ['apple', {'qty': 2}] True"
+
+
+def test_an_imported_login_ends_with_log_out_everywhere(apps: t.Callable[..., Flask]) -> None:
+    before = apps("flask-session", SESSION_SERIALIZATION_FORMAT="json")
+    client = before.test_client()
+    client.get("/login/ada")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    soon = utcnow() + datetime.timedelta(hours=1)
+    # a user ID no login could bind is imported, unbound
+    add_row(before, "session:" + "l" * 43, b'{"_user_id": ["ada"], "cart": 1}', soon)
+    add_row(before, "session:" + "t" * 43, b'{"_user_id": "' + b"a" * 256 + b'"}', soon)
+
+    after = apps("namedsessions")
+    assert run_import(after).endswith("Imported 3 sessions.\n")
+    with after.app_context():
+        assert [info.name for info in user_sessions("ada")] == ["main"]
+        assert end_user_sessions("ada") == 1
+    same = after.test_client()
+    same.set_cookie("session", cookie.value)
+    assert same.get("/me").text == "None None False"
 
 
 def test_expired_undecodable_and_present_rows_are_reported_and_skipped(
