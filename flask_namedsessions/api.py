@@ -187,7 +187,10 @@ def session_abort(name: str) -> None:
 def session_delete_expired() -> int:
     """Delete every expired session now; return how many were deleted."""
     state = get_state()
-    return sum(state.store.expired_batches(state.clock(), state.settings.gc_batch_size))
+    settings = state.settings
+    return sum(
+        state.store.expired_batches(state.clock(), settings.gc_batch_size, settings.cleanup_pause)
+    )
 
 
 def has_session(name: str) -> bool:

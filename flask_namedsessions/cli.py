@@ -113,7 +113,7 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
                 click.echo(f"Would delete {total} expired sessions.")
                 return
             deleted = 0
-            batches = state.store.expired_batches(now, batch_size)
+            batches = state.store.expired_batches(now, batch_size, state.settings.cleanup_pause)
             if sys.stdout.isatty():
                 with click.progressbar(length=total, label="Deleting expired sessions") as bar:
                     for count in batches:

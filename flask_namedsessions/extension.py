@@ -116,7 +116,13 @@ class NamedSessions:
             engine = own_engine(app.instance_path, settings)
             table_help = "create the session tables with 'flask namedsessions create-tables'"
         engines = Engines(lambda: engine)
-        store = Store(tables, engines, create_tables=settings.create_tables, table_help=table_help)
+        store = Store(
+            tables,
+            engines,
+            create_tables=settings.create_tables,
+            table_help=table_help,
+            retry=settings.retry,
+        )
         state = State(settings=settings, store=store)
         interface = None
         if settings.flask_session is not None:
