@@ -345,3 +345,20 @@ def test_create_tables_command_adds_the_columns(migrating_app: tuple[Flask, SQLA
     assert result.output == "Session tables are ready.\n"
     with app.app_context():
         assert differences(db) == []
+
+
+def test_documented_leases_table_matches_the_model(
+    migrating_app: tuple[Flask, SQLAlchemy],
+) -> None:
+    app, db = migrating_app
+    text = (DOCS / "scaling.rst").read_text()
+    with app.app_context():
+        tables = get_state(app).store.tables
+        tables.sessions.metadata.create_all(db.engine, tables=[tables.sessions, tables.variables])
+        name = "mariadb" if db.engine.dialect.name == "mysql" else "postgresql"
+        block = text.split(f".. upgrade-sql: {name}\n", 1)[1]
+        body = re.match(r"\n\.\. code-block:: sql\n\n((?:    .*\n|\n)+)", block)
+        assert body is not None
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(body.group(1).replace("namedsessions_", PREFIX).strip(" \n;"))
+        assert differences(db) == []
