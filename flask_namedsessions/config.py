@@ -14,6 +14,8 @@ import sys
 import typing as t
 import warnings
 
+from .backoff import RetryPolicy
+
 #: Every configuration key with its default. ``docs/config.rst`` documents
 #: exactly these keys (a test keeps the two in step). ``CREATE_TABLES`` of
 #: ``None`` means "true when the sessions have a database of their own".
@@ -44,6 +46,12 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_MAX_VARS": 100,
     "NAMEDSESSIONS_GC_PROBABILITY": 0.0,
     "NAMEDSESSIONS_GC_BATCH_SIZE": 1000,
+    "NAMEDSESSIONS_CLEANUP_PAUSE": 0.01,
+    "NAMEDSESSIONS_RETRY_ATTEMPTS": 8,
+    "NAMEDSESSIONS_RETRY_BACKOFF": 0.01,
+    "NAMEDSESSIONS_RETRY_LIMIT": 2.0,
+    "NAMEDSESSIONS_STATEMENT_TIMEOUT": 10.0,
+    "NAMEDSESSIONS_GALERA_CAUSAL_READS": True,
     "NAMEDSESSIONS_FLASK_SESSION": None,
     "NAMEDSESSIONS_FLASK_SESSION_TRACKING": "cookie",
     "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
@@ -136,6 +144,12 @@ class Settings:
     #: its cookie: Flask's ``SESSION_COOKIE_NAME``
     flask_cookie_name: str = "session"
     regenerate_on_login: bool = True
+    #: seconds between two cleanup batches
+    cleanup_pause: float = 0.0
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    #: seconds a statement on the extension's own engine may run; ``None``: no limit
+    statement_timeout: float | None = None
+    galera_causal_reads: bool = True
 
     def cookie_name(self, name: str) -> str:
         """The cookie that carries session ``name``'s ID: Flask's own
@@ -366,6 +380,15 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),
         gc_probability=probability,
         gc_batch_size=r.integer("NAMEDSESSIONS_GC_BATCH_SIZE"),
+        cleanup_pause=r.number("NAMEDSESSIONS_CLEANUP_PAUSE", positive=False),
+        retry=RetryPolicy(
+            attempts=r.integer("NAMEDSESSIONS_RETRY_ATTEMPTS"),
+            backoff=r.number("NAMEDSESSIONS_RETRY_BACKOFF", positive=False),
+            limit=r.number("NAMEDSESSIONS_RETRY_LIMIT", positive=False),
+        ),
+        statement_timeout=r.number("NAMEDSESSIONS_STATEMENT_TIMEOUT", positive=False, optional=True)
+        or None,
+        galera_causal_reads=r.flag("NAMEDSESSIONS_GALERA_CAUSAL_READS"),
         flask_session=flask_session,
         flask_session_tracking=r.choice(
             "NAMEDSESSIONS_FLASK_SESSION_TRACKING", FLASK_SESSION_TRACKING
