@@ -185,6 +185,32 @@ def test_expired_undecodable_and_present_rows_are_reported_and_skipped(
     assert "e" * 43 not in "\n".join(again) and "p" * 43 not in "\n".join(again)
 
 
+def test_a_row_whose_expiry_is_not_a_time_is_reported(apps: t.Callable[..., Flask]) -> None:
+    before = apps("flask-session", SESSION_SERIALIZATION_FORMAT="json")
+    add_row(before, "session:" + "g" * 43, b'{"a": 1}', utcnow() + datetime.timedelta(hours=1))
+    engine, _ = flask_session_table(before)
+    # SQLite keeps the expiry as text, which anything may have written; the
+    # other databases hold a time or nothing
+    hostile = "a time, honestly" if engine.dialect.name == "sqlite" else None
+    insert = sa.text(
+        "INSERT INTO sessions (session_id, data, expiry) VALUES (:sid, :data, :expiry)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"sid": "session:" + "x" * 43, "data": b'{"a": 1}', "expiry": hostile})
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT MAX(id) FROM sessions")).scalar()
+
+    after = apps("namedsessions")
+    if hostile is None:
+        expected = ["Skipped 1 expired, 0 unreadable and 0 already present."]
+    else:
+        expected = [
+            f"Skipped row {row}: its expiry is not a time.",
+            "Skipped 0 expired, 1 unreadable and 0 already present.",
+        ]
+    assert run_import(after).splitlines() == [*expected, "Imported 1 sessions."]
+
+
 def test_timeouts_follow_permanence_and_never_outlive_the_old_expiry(
     apps: t.Callable[..., Flask], clock: t.Any
 ) -> None:
