@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 import typing as t
 
 import pytest
 import redis
+import sqlalchemy as sa
 from flask import Flask
 
 from flask_namedsessions.extension import get_state
@@ -129,11 +132,11 @@ class OwnRedis:
     def pause(self) -> None:
         """Stop answering, without closing connections (a slow server)."""
         if self.process is not None:
-            self.process.send_signal(19)  # SIGSTOP
+            self.process.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
         if self.process is not None:
-            self.process.send_signal(18)  # SIGCONT
+            self.process.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture
@@ -143,3 +146,74 @@ def own_redis(tmp_path: t.Any) -> t.Iterator[OwnRedis]:
     yield server
     server.resume()
     server.stop()
+
+
+class Hold:
+    """Holds one thread at one point of its SQL until the test releases it:
+    ``"select"``, just after its first SELECT (a reader between its SQL read
+    and its fill), or ``"committed"``, when its connection returns to the
+    pool after a write (a writer between its commit and its cache update).
+
+    Listens through SQLAlchemy's own events; no code of the package knows.
+    """
+
+    def __init__(self, app: Flask, thread: str, point: str) -> None:
+        self.thread = thread
+        self.point = point
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self._wrote = False
+        self.engine = get_state(app).store.engine
+        sa.event.listen(self.engine, "after_cursor_execute", self._statement)
+        sa.event.listen(self.engine, "checkin", self._checkin)
+
+    def _mine(self) -> bool:
+        return threading.current_thread().name == self.thread and not self.reached.is_set()
+
+    def _wait(self) -> None:
+        self.reached.set()
+        if not self.released.wait(30):
+            raise RuntimeError("the test never released the held thread")
+
+    def _statement(self, conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        if not self._mine():
+            return
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if self.point == "select" and verb == "SELECT":
+            self._wait()
+        elif verb in ("INSERT", "UPDATE", "DELETE"):
+            self._wrote = True
+
+    def _checkin(self, *args: t.Any) -> None:
+        if self.point == "committed" and self._wrote and self._mine():
+            self._wait()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def remove(self) -> None:
+        self.release()
+        sa.event.remove(self.engine, "after_cursor_execute", self._statement)
+        sa.event.remove(self.engine, "checkin", self._checkin)
+
+
+class Background:
+    """A request run in a thread of a known name, its response kept."""
+
+    def __init__(self, client: t.Any, url: str, name: str) -> None:
+        self.response: t.Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(client, url), name=name)
+        self.thread.start()
+
+    def _run(self, client: t.Any, url: str) -> None:
+        try:
+            self.response = client.get(url)
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def join(self) -> t.Any:
+        self.thread.join(30)
+        if self.error is not None:
+            raise self.error
+        return self.response
