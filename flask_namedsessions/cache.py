@@ -20,6 +20,7 @@ import time
 import typing as t
 
 from . import cachescripts
+from .cacheclient import check_url
 from .cacheclient import make_client
 from .rows import StoredSession
 
@@ -89,22 +90,41 @@ class SessionCache:
     one before and one after a write's commit."""
 
     def __init__(self, settings: Settings) -> None:
-        if settings.cache_url is None:
+        url = settings.cache_url
+        if url is None:
             raise ValueError("SessionCache needs NAMEDSESSIONS_CACHE_URL")
-        self.client: redis.Redis = make_client(settings.cache_url, settings.cache_timeout)
+        check_url(url)
+        timeout = settings.cache_timeout
+        self._connect: t.Callable[[], redis.Redis] = lambda: make_client(url, timeout)
+        self._client: redis.Redis | None = None
         self.prefix = settings.cache_prefix
         self.ttl_ms = int(settings.cache_ttl * 1000)
         self.retry_after = settings.cache_retry_after
         self._errors = _redis_errors()
-        self._scripts = {
-            name: self.client.register_script(getattr(cachescripts, name))
-            for name in ("READ", "FILL", "ANNOUNCE", "FINISH")
-        }
+        self._scripts: dict[str, t.Any] = {}
         self._lock = threading.Lock()
         #: monotonic times: the breaker is open until, reads bypass until
         self._down_until = 0.0
         self._bypass_until = 0.0
         self._pending: set[str] = set()
+
+    @property
+    def client(self) -> redis.Redis:
+        """The client, made on first use: a Cluster client asks its nodes for
+        the slots as it is made, and a cache that is down then must not stop
+        the app from starting."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    made = self._connect()
+                    self._scripts = {
+                        name: made.register_script(getattr(cachescripts, name))
+                        for name in ("READ", "FILL", "ANNOUNCE", "FINISH")
+                    }
+                    self._client = made
+                client = self._client
+        return client
 
     # -- keys and the breaker ------------------------------------------------------
 
@@ -134,30 +154,44 @@ class SessionCache:
         logger.warning("session cache: %s failed (%s); using SQL", what, type(exc).__name__)
 
     def _call(self, name: str, key: str, args: list[t.Any]) -> t.Any:
-        return self._scripts[name](keys=self._keys(key), args=args)
+        client = self.client
+        return self._scripts[name](keys=self._keys(key), args=args, client=client)
 
     def _flush_pending(self) -> None:
-        """Remove the entries that earlier writes could not update."""
+        """Remove the entries that earlier writes could not update (their
+        leases go with them; a writer count in flight stays)."""
         with self._lock:
             pending, self._pending = self._pending, set()
-        if pending:
-            pipe = self.client.pipeline(transaction=False)
-            for key in pending:
-                pipe.delete(*self._keys(key))
+        pipe = self.client.pipeline(transaction=False)
+        for key in pending:
+            entry, state = self._keys(key)
+            pipe.delete(entry)
+            pipe.hdel(state, "l")
+        try:
             pipe.execute()
+        except BaseException:
+            with self._lock:
+                self._pending |= pending
+            raise
 
     # -- reads -----------------------------------------------------------------
 
     def read(self, key: str, now: int, born_after: int | None) -> tuple[StoredSession | None, str]:
         """The cached live session of ``key``, else ``None`` and a lease token
         for :meth:`fill` (empty when no fill may follow). One round trip."""
+        if not self.usable():
+            return None, ""
+        if self._pending:
+            try:
+                self._flush_pending()
+            except self._errors as exc:
+                self._failed("removing entries", exc)
+                return None, ""
         if not self.readable():
             return None, ""
         token = secrets.token_hex(8)
         args = [now, "" if born_after is None else born_after, token, LEASE_MS]
         try:
-            if self._pending:
-                self._flush_pending()
             found = self._call("READ", key, args)
         except self._errors as exc:
             self._failed("reading", exc)
@@ -224,9 +258,10 @@ class SessionCache:
     def _pipeline(self, name: str, calls: list[tuple[str, list[t.Any]]]) -> None:
         """Run one script for several keys in one round trip, loading it
         first where the server lost it."""
+        client = self.client
         script = self._scripts[name]
         for attempt in (0, 1):
-            pipe = self.client.pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             for key, args in calls:
                 pipe.evalsha(script.sha, 2, *self._keys(key), *args)
             results = pipe.execute(raise_on_error=False)
@@ -235,7 +270,7 @@ class SessionCache:
                 return
             if attempt or not all("NOSCRIPT" in str(e) for e in errors):
                 raise errors[0]
-            self.client.script_load(script.script)
+            client.script_load(script.script)
 
 
 def _finish_args(write: CacheWrite) -> list[t.Any]:
@@ -249,7 +284,9 @@ def _finish_args(write: CacheWrite) -> list[t.Any]:
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
-    """What a failing cache raises: redis-py's errors and the socket's."""
+    """What a failing cache raises: redis-py's errors (a Cluster's that are
+    not among them too) and the socket's."""
     import redis
+    from redis.exceptions import RedisClusterException
 
-    return (redis.RedisError, OSError)
+    return (redis.RedisError, RedisClusterException, OSError)
