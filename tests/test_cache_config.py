@@ -92,7 +92,7 @@ def test_cluster_url_makes_a_cluster_client(tmp_path: t.Any) -> None:
     app = init(tmp_path, NAMEDSESSIONS_CACHE_URL="redis+cluster://127.0.0.1:1")
     store = get_state(app).store
     assert isinstance(store, CachedStore)
-    with pytest.raises(Exception, match="127.0.0.1:1"):
+    with pytest.raises(Exception, match=r"127\.0\.0\.1:1"):
         store.cache._connect()
 
 
