@@ -5,10 +5,11 @@ SQL stays the source of truth: the cache only ever holds what a reader read
 from SQL under a lease, updated field by field by writers after their commit
 (see :mod:`.cachescripts`). It is an accelerator, never a dependency: a
 command that fails or takes longer than ``NAMEDSESSIONS_CACHE_TIMEOUT`` opens
-the breaker, and for ``NAMEDSESSIONS_CACHE_RETRY_AFTER`` seconds the cache is
-not asked at all; after a write that could not reach it, reads leave it
-alone for ``NAMEDSESSIONS_CACHE_TTL`` seconds, the longest any entry lives, so
-that no entry older than that write is served here.
+the breaker, and for ``NAMEDSESSIONS_CACHE_RETRY_AFTER`` seconds reads do not
+ask the cache at all (writes still do: other processes may be reading it);
+after a write that could not reach it, reads leave it alone for
+``NAMEDSESSIONS_CACHE_TTL`` seconds, the longest any entry lives, so that no
+entry older than that write is served here.
 """
 
 from __future__ import annotations
@@ -143,14 +144,12 @@ class SessionCache:
         now = time.monotonic()
         return now >= self._down_until and now >= self._bypass_until
 
-    def _failed(self, what: str, exc: BaseException, keys: t.Iterable[str] = ()) -> None:
-        now = time.monotonic()
+    def _failed(self, what: str, exc: BaseException, keys: t.Iterable[str] | None = None) -> None:
+        """Open the breaker; for a write (``keys`` given), also :meth:`remember`."""
         with self._lock:
-            self._down_until = now + self.retry_after
-            if what != "reading":
-                self._bypass_until = now + self.ttl_ms / 1000
-                if len(self._pending) < _PENDING_MAX:
-                    self._pending.update(keys)
+            self._down_until = time.monotonic() + self.retry_after
+        if keys is not None:
+            self.remember(keys)
         logger.warning("session cache: %s failed (%s); using SQL", what, type(exc).__name__)
 
     def _call(self, name: str, key: str, args: list[t.Any]) -> t.Any:
@@ -185,7 +184,7 @@ class SessionCache:
             try:
                 self._flush_pending()
             except self._errors as exc:
-                self._failed("removing entries", exc)
+                self._failed("removing entries", exc, ())
                 return None, ""
         if not self.readable():
             return None, ""
@@ -212,31 +211,32 @@ class SessionCache:
 
     # -- writes ----------------------------------------------------------------
 
-    def announce(self, keys: t.Sequence[str]) -> dict[str, str]:
+    def announce(self, keys: t.Sequence[str]) -> dict[str, str] | None:
         """Tell readers that writes to ``keys`` are about to commit; return
-        each key's nonce (none where the cache could not be told)."""
+        each key's nonce, or ``None`` when the cache could not be told.
+
+        Writes ask the cache even while the breaker keeps reads away: a write
+        that skipped it would leave other processes, whose breakers are
+        closed, an entry older than the write.
+        """
         if not keys:
-            return {}
-        if not self.usable():
-            self._failed_quietly(keys)
             return {}
         nonces = {key: secrets.token_hex(8) for key in keys}
         try:
+            if self._pending:
+                self._flush_pending()
             if len(keys) == 1:
                 self._call("ANNOUNCE", keys[0], [nonces[keys[0]], self.ttl_ms])
             else:
                 self._pipeline("ANNOUNCE", [(k, [nonces[k], self.ttl_ms]) for k in keys])
         except self._errors as exc:
             self._failed("announcing a write", exc, keys)
-            return {}
+            return None
         return nonces
 
     def finish(self, writes: t.Sequence[CacheWrite]) -> None:
         """After the commit: update or remove each entry."""
         if not writes:
-            return
-        if not self.usable():
-            self._failed_quietly([w.key for w in writes])
             return
         calls = [(w.key, _finish_args(w)) for w in writes]
         try:
@@ -247,9 +247,9 @@ class SessionCache:
         except self._errors as exc:
             self._failed("updating after a save", exc, [w.key for w in writes])
 
-    def _failed_quietly(self, keys: t.Iterable[str]) -> None:
-        """A write skipped while the breaker is open: reads bypass, and the
-        entries go once the cache answers again."""
+    def remember(self, keys: t.Iterable[str]) -> None:
+        """Entries a write could not update: reads here bypass the cache for
+        the entries' lifetime, and the entries go once it answers again."""
         with self._lock:
             self._bypass_until = time.monotonic() + self.ttl_ms / 1000
             if len(self._pending) < _PENDING_MAX:

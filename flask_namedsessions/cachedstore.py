@@ -63,20 +63,11 @@ class CachedStore(Store):
         try:
             outcomes = super().save(plans)
         finally:
-            writes = []
-            for plan in plans:
-                outcome = outcomes.get(plan.name)
-                for key in _touched_keys(plan):
-                    fields = None if outcome is None else _fields(plan, outcome)
-                    nonce = nonces.get(key, "")
-                    if fields is None:
-                        writes.append(CacheWrite(key, nonce))
-                    else:
-                        writes.append(CacheWrite(key, nonce, *fields))
-                if outcome is not None and outcome.new_id is not None:
-                    # Written under the key another request's rotation gave it.
-                    writes.append(CacheWrite(ids.lookup_key(plan.name, outcome.new_id), ""))
-            self.cache.finish(writes)
+            writes = _writes(plans, outcomes, nonces or {})
+            if nonces is None:
+                self.cache.remember(w.key for w in writes)
+            else:
+                self.cache.finish(writes)
         return outcomes
 
     def delete(self, name: str, row_id: str, keys: t.Sequence[str] = ()) -> None:
@@ -85,7 +76,10 @@ class CachedStore(Store):
         try:
             super().delete(name, row_id)
         finally:
-            self.cache.finish([CacheWrite(key, nonces.get(key, "")) for key in keys])
+            if nonces is None:
+                self.cache.remember(keys)
+            else:
+                self.cache.finish([CacheWrite(key, nonces.get(key, "")) for key in keys])
 
     def end_user_sessions(self, *args: t.Any, **kwargs: t.Any) -> list[RemovedSession]:
         removed = super().end_user_sessions(*args, **kwargs)
@@ -96,6 +90,27 @@ class CachedStore(Store):
                 writes.append(CacheWrite(session.old_key, ""))
         self.cache.finish(writes)
         return removed
+
+
+def _writes(
+    plans: list[SavePlan], outcomes: dict[str, SaveOutcome], nonces: dict[str, str]
+) -> list[CacheWrite]:
+    """What a save does to the cache after its commit (after a failed
+    commit: remove)."""
+    writes = []
+    for plan in plans:
+        outcome = outcomes.get(plan.name)
+        for key in _touched_keys(plan):
+            fields = None if outcome is None else _fields(plan, outcome)
+            nonce = nonces.get(key, "")
+            if fields is None:
+                writes.append(CacheWrite(key, nonce))
+            else:
+                writes.append(CacheWrite(key, nonce, *fields))
+        if outcome is not None and outcome.new_id is not None:
+            # Written under the key another request's rotation gave it.
+            writes.append(CacheWrite(ids.lookup_key(plan.name, outcome.new_id), ""))
+    return writes
 
 
 def _touched_keys(plan: SavePlan) -> list[str]:

@@ -74,7 +74,13 @@ def test_stopped_cache_fails_no_request_and_breaker_stops_asking(
     own_redis.stop(kill=True)
     for i in range(10, 40):
         traffic.round(i)
-    assert sent.count <= 1  # the command that failed, and then none
+    # each write tries once (other processes may still read the cache),
+    # reads try no more once the first failure opened the breaker
+    assert sent.count <= 30 + 1
+    sent.reset()
+    for _ in range(10):
+        assert traffic.read() == "39"
+    assert sent.count == 0
     log = sql_count(app)
     traffic.read()
     assert log.count == 1
@@ -118,7 +124,7 @@ def test_write_during_outage_keeps_reads_off_the_cache(
     traffic.round(3, two)
 
 
-def test_paused_cache_costs_one_timeout(
+def test_paused_cache_costs_reads_one_timeout(
     make_app: t.Callable[..., Flask],
     own_redis: OwnRedis,  # noqa: F811
 ) -> None:
@@ -127,10 +133,26 @@ def test_paused_cache_costs_one_timeout(
     traffic.round(1)
     sent = count_cache(app)
     own_redis.pause()
-    for i in range(2, 20):
-        traffic.round(i)
-    assert sent.count <= 1
+    for _ in range(20):
+        assert traffic.read() == "1"
+    assert sent.count == 1
+    traffic.round(2)
     own_redis.resume()
+
+
+def test_write_while_the_breaker_is_open_still_reaches_the_cache(
+    make_app: t.Callable[..., Flask],
+    own_redis: OwnRedis,  # noqa: F811
+) -> None:
+    one = make(make_app, own_redis, NAMEDSESSIONS_CACHE_RETRY_AFTER=60)
+    two = make(make_app, own_redis, NAMEDSESSIONS_CACHE_RETRY_AFTER=60)
+    traffic = Traffic(one)
+    traffic.round(1, two)  # cached
+    own_redis.pause()
+    assert traffic.read() == "1"  # times out: one's breaker opens
+    own_redis.resume()
+    traffic.write(2)  # the cache answers again, but one's reads stay away
+    assert traffic.read(two) == "2"  # two's breaker is closed: no older entry
 
 
 def test_flushed_and_evicting_cache_lose_nothing(
