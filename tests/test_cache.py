@@ -240,3 +240,22 @@ def test_cache_key_is_the_lookup_key_never_the_id(app: Flask, cache_url: str) ->
     keys = redis.Redis.from_url(cache_url, decode_responses=True).keys("*")
     assert keys and not any(sid in key for key in keys)
     assert g is not None
+
+
+@pytest.mark.parametrize("path", ["/end", "/regenerate", "/set/v1/x", "/remove/v1"])
+def test_write_costs_three_cache_round_trips(app: Flask, path: str) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    cache = count_cache(app)
+    assert client.get(f"{path}?sid={sid}").status_code == 200
+    assert cache.count == 3  # read, announce, and the update after the commit
+
+
+def test_miss_on_unknown_id_costs_one_round_trip_and_one_select(
+    app: Flask, sql_count: t.Any
+) -> None:
+    log = sql_count(app)
+    cache = count_cache(app)
+    assert read(app.test_client(), "unknown-id")["result"] == "new"
+    assert (log.count, cache.count) == (1, 1)
