@@ -14,6 +14,7 @@ entry older than that write is served here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -102,6 +103,7 @@ class SessionCache:
         self.ttl_ms = int(settings.cache_ttl * 1000)
         self.retry_after = settings.cache_retry_after
         self._errors = _redis_errors()
+        self._refusals = _refusals()
         self._scripts: dict[str, t.Any] = {}
         self._lock = threading.Lock()
         #: monotonic times: the breaker is open until, reads bypass until
@@ -231,6 +233,11 @@ class SessionCache:
                 self._pipeline("ANNOUNCE", [(k, [nonces[k], self.ttl_ms]) for k in keys])
         except self._errors as exc:
             self._failed("announcing a write", exc, keys)
+            if isinstance(exc, self._refusals):
+                # The server answered but refused (out of memory, say): it
+                # still takes removals, and other processes still read.
+                with contextlib.suppress(*self._errors):
+                    self._flush_pending()
             return None
         return nonces
 
@@ -290,3 +297,10 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisClusterException
 
     return (redis.RedisError, RedisClusterException, OSError)
+
+
+def _refusals() -> tuple[type[BaseException], ...]:
+    """Errors of a server that answered: it refused the command."""
+    from redis.exceptions import ResponseError
+
+    return (ResponseError,)

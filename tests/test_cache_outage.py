@@ -191,7 +191,9 @@ def test_full_cache_refusing_writes_loses_nothing(
     with pytest.raises(redis.ResponseError, match="maxmemory"):
         server.set("junk", "x" * 10_000)
     for i in range(2, 10):
-        traffic.round(i, two)
+        traffic.write(i)  # refused by the cache, which still serves reads
+        assert traffic.read(two) == str(i)
+        assert traffic.read() == str(i)
     server.config_set("maxmemory", "0")
     server.close()
     for i in range(10, 15):
