@@ -259,3 +259,9 @@ def test_miss_on_unknown_id_costs_one_round_trip_and_one_select(
     cache = count_cache(app)
     assert read(app.test_client(), "unknown-id")["result"] == "new"
     assert (log.count, cache.count) == (1, 1)
+
+
+def test_new_session_costs_two_cache_round_trips(app: Flask) -> None:
+    cache = count_cache(app)
+    assert app.test_client().get("/create").status_code == 200
+    assert cache.count == 2  # announce, and the removal after the commit
