@@ -190,8 +190,10 @@ FOREIGN = {
         f"<svg><foreignObject><div></td><style><a href=/x></style></foreignObject></svg>{Y}",
     ),
     "end_tag_two_elements_down_inside_a_point": (
-        "<svg><foreignObject><div><span></div></foreignObject><style><a href=/x></style><a href=/y>",
-        "<svg><foreignObject><div><span></div></foreignObject><style><a href=/x></style><a href=/y>",
+        "<svg><foreignObject><div><span></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+        "<svg><foreignObject><div><span></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
     ),
     "frameset_ignores_style": (
         '<frameset><frame src=/y><style><frame src="http://evil.example/f?</style>'
