@@ -20,11 +20,13 @@ from flask import Flask
 from flask import g
 
 from flask_namedsessions import end_user_sessions
+from flask_namedsessions import ids
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
 from flask_namedsessions.extension import get_state
+from flask_namedsessions.rows import SavePlan
 from tests.conftest import Clock
 from tests.conftest import selected_databases
 from tests.faults import Faults
@@ -299,3 +301,34 @@ def test_write_after_its_connection_died(
     else:
         assert stored(app)[0] == (0 if path == "/end" else 1)
     assert server_id(engine) != dropped[0]
+
+
+@servers
+def test_import_retries_conflicts(
+    make_app: t.Callable[..., Flask], faults: Faults, clock: Clock
+) -> None:
+    app = cart_app(make_app)
+    faults.on(tables(app)[0], "INSERT")
+    faults.plan(2)
+    now = clock()
+    plan = SavePlan(
+        name="cart",
+        row_id="r" * 32,
+        create={
+            "row_id": "r" * 32,
+            "name": "cart",
+            "key": ids.lookup_key("cart", ids.new_id()),
+            "created_at": now,
+            "touched_at": now,
+            "expires_at": now + 60_000,
+            "expires_min": 1.0,
+            "user_key": None,
+            "user_agent": None,
+            "ip": None,
+        },
+        upserts={"a": '"one"'},
+    )
+    with app.app_context():
+        assert get_state(app).store.create_sessions([plan]) == 1
+    assert faults.used == 2
+    assert stored(app) == (1, {"a": '"one"'})
