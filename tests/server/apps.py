@@ -21,6 +21,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_ROTATE_GRACE"] = float(os.environ.get("TEST_ROTATE_GRACE", "5"))
+    app.config["NAMEDSESSIONS_TOUCH_INTERVAL"] = float(os.environ.get("TEST_TOUCH_INTERVAL", "60"))
     NamedSessions(app)
 
     def start() -> NamedSession:
@@ -57,6 +58,16 @@ def create_app() -> Flask:
         if request.args.get("read") != "1":
             session["n"] = (session.get("n") or 0) + 1
         return jsonify(result=session.result, n=session["n"])
+
+    @app.route("/visit/<var>", defaults={"value": None})
+    @app.route("/visit/<var>/<int:value>")
+    def visit(var: str, value: int | None) -> ResponseReturnValue:
+        """A tab of a visitor's browser: its own variable of the cookie
+        session "visit", written when ``value`` is given, and read back."""
+        session = session_start("visit")
+        if value is not None:
+            session[var] = value
+        return jsonify(result=session.result, value=session.get(var))
 
     @app.route("/end")
     def end() -> str:
