@@ -17,6 +17,7 @@ from flask import Response
 
 from . import context
 from . import logins
+from .cleanup import Cleanup
 from .cli import command_group
 from .clock import Clock
 from .clock import now_ms
@@ -209,7 +210,7 @@ def _collect_garbage(state: State, batch_size: int) -> t.Callable[[], None]:
 
     def run() -> None:
         try:
-            next(state.store.expired_batches(state.clock(), batch_size), 0)
+            Cleanup(state.store, state.clock, batch_size, 0.0).run(limit=1)
         except NamedSessionsError as exc:
             logger.warning("deleting expired sessions failed: %s", exc)
 

@@ -19,6 +19,7 @@ from . import dberrors
 from .backoff import RetryPolicy
 from .engine import describe_url
 from .exceptions import SessionStoreError
+from .leases import LeaseStatements
 from .schema import create_tables
 from .statements import Statements
 from .userstatements import UserStatements
@@ -64,6 +65,7 @@ class Runner:
         self._ready = False
         self._statements: Statements | None = None
         self._user_statements: UserStatements | None = None
+        self._lease_statements: LeaseStatements | None = None
         self._lock = threading.Lock()
 
     @property
@@ -98,6 +100,14 @@ class Runner:
         if statements is None:
             statements = UserStatements(self.tables, self.engine.dialect)
             self._user_statements = statements
+        return statements
+
+    @property
+    def lease_sql(self) -> LeaseStatements:
+        statements = self._lease_statements
+        if statements is None:
+            statements = LeaseStatements(self.tables.leases, self.engines.engine.dialect)
+            self._lease_statements = statements
         return statements
 
     def dispose(self) -> None:
@@ -139,7 +149,7 @@ class Runner:
     def _error(self, operation: str, exc: BaseException) -> SessionStoreError:
         """The error for ``exc``: a missing table by its name and how to
         create it; a failed connection with where the database is."""
-        names = (self.tables.sessions.name, self.tables.variables.name)
+        names = (self.tables.sessions.name, self.tables.variables.name, self.tables.leases.name)
         table = dberrors.missing_table(exc, names)
         if table is not None:
             return SessionStoreError(
@@ -152,13 +162,16 @@ class Runner:
         operation: str,
         func: t.Callable[[Connection], _T],
         retry: t.Callable[[BaseException], bool] = dberrors.transient,
+        *,
+        create: bool = True,
     ) -> _T:
         """Run ``func`` in one transaction, from the start again where
         ``retry`` allows (by default, when it failed whole: pass
-        :func:`.dberrors.idempotent` only where running twice ends as once)."""
+        :func:`.dberrors.idempotent` only where running twice ends as once);
+        the tables are created first if ``create``."""
 
         def attempt() -> _T:
-            with self._split()[1].begin() as conn:
+            with self._split(create)[1].begin() as conn:
                 return func(conn)
 
         return self._run(operation, attempt, retry)

@@ -345,6 +345,27 @@ class Store(Runner):
             if pause:
                 time.sleep(pause)
 
+    def hold_lease(self, name: str, holder: str, now: int, until: int) -> bool:
+        """Take lease ``name`` for ``holder`` until ``until``, or keep it that
+        long if ``holder`` has it: did it? (See :mod:`.leases`.)"""
+        sql = self.lease_sql
+        return self._in_transaction(
+            f"taking the {name} lease",
+            lambda conn: sql.hold(conn, name, holder, now, until),
+            dberrors.idempotent,
+            create=False,
+        )
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give lease ``name`` back, if ``holder`` still holds it."""
+        sql = self.lease_sql
+        self._in_transaction(
+            f"giving back the {name} lease",
+            lambda conn: sql.release(conn, name, holder),
+            dberrors.idempotent,
+            create=False,
+        )
+
     def _delete_orphans(self, conn: Connection) -> None:
         """Variables left by a cascade that SQLite skipped (an application's
         engine may run with foreign keys off)."""
