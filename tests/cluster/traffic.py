@@ -79,6 +79,14 @@ class Tally:
         times = [a.at for a in self.answers if a.instance == instance and a.ok and a.at >= after]
         return min(times) - after if times else float("inf")
 
+    def outage(self, instance: int, after: float) -> tuple[float, float]:
+        """When ``instance``'s first and last failed answers after ``after``
+        came, and when the first success after them came (``inf``: none)."""
+        failed = [a.at for a in self.answers if a.instance == instance and not a.ok]
+        failed = [at for at in failed if at >= after] or [after]
+        back = [a.at for a in self.answers if a.instance == instance and a.ok and a.at > failed[-1]]
+        return failed[0], min(back, default=float("inf"))
+
     def summary(self) -> str:
         return f"{self.failed} of {len(self.answers)} requests failed ({self.rate:.2f} %)"
 
