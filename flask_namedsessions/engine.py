@@ -156,8 +156,13 @@ def describe_url(url: sa.URL) -> str:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return f"the SQLite database {url.database or ':memory:'!r}"
-    host = url.host or "localhost"
-    where = f"{host}:{url.port}" if url.port else host
+    if url.host is None and "host" in url.query:
+        # libpq's several hosts, tried in turn: host=a:5432&host=b:5432
+        hosts = url.query["host"]
+        where = ", ".join([hosts] if isinstance(hosts, str) else hosts)
+    else:
+        host = url.host or "localhost"
+        where = f"{host}:{url.port}" if url.port else host
     return f"the {backend} database {url.database or ''!r} at {where}"
 
 

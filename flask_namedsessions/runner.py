@@ -9,6 +9,7 @@ lives in :mod:`.store`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import typing as t
@@ -31,6 +32,8 @@ if t.TYPE_CHECKING:
     from .models import Tables
 
 __all__ = ["Runner"]
+
+logger = logging.getLogger("flask_namedsessions")
 
 _T = t.TypeVar("_T")
 
@@ -144,6 +147,13 @@ class Runner:
                 pause = self.retry.pause(failed, started) if retry(exc) else None
                 if pause is None:
                     raise self._error(operation, exc) from None
+                # the message carries no statement parameters
+                logger.info(
+                    "%s; attempt %d of %d",
+                    dberrors.store_error(operation, exc),
+                    failed + 1,
+                    self.retry.attempts,
+                )
             time.sleep(pause)
 
     def _error(self, operation: str, exc: BaseException) -> SessionStoreError:

@@ -67,6 +67,19 @@ def test_second_cleaner_skips_while_the_first_holds_the_lease(
     assert expired(app) == 0
 
 
+def test_request_cleanup_skips_while_the_lease_is_held(
+    make_app: t.Callable[..., Flask], clock: Clock
+) -> None:
+    app = expired_app(make_app, clock, 2, NAMEDSESSIONS_GC_PROBABILITY=1.0)
+    client = app.test_client()
+    with cleanup(app) as first:
+        assert first.held
+        client.get("/long").close()
+        assert expired(app) == 2
+    client.get("/long").close()
+    assert expired(app) == 0
+
+
 def test_cleaners_starting_at_once_leave_one_holder(
     make_app: t.Callable[..., Flask], clock: Clock
 ) -> None:

@@ -9,6 +9,7 @@ database locked waits in its busy timeout instead.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import typing as t
@@ -19,11 +20,13 @@ from flask import Flask
 from flask import g
 
 from flask_namedsessions import end_user_sessions
+from flask_namedsessions import ids
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
 from flask_namedsessions.extension import get_state
+from flask_namedsessions.rows import SavePlan
 from tests.conftest import Clock
 from tests.conftest import selected_databases
 from tests.faults import Faults
@@ -101,15 +104,22 @@ def tables(app: Flask) -> tuple[str, str]:
 
 @servers
 def test_new_session_saved_after_conflicts(
-    make_app: t.Callable[..., Flask], faults: Faults
+    make_app: t.Callable[..., Flask], faults: Faults, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = cart_app(make_app)
     variables = tables(app)[1]
     client = app.test_client()
     faults.on(variables, "INSERT")
     faults.plan(3)
-    assert client.get("/set/one").status_code == 200
+    with caplog.at_level(logging.INFO, logger="flask_namedsessions"):
+        assert client.get("/set/one").status_code == 200
     assert faults.used == 3
+    assert [r.getMessage().rpartition("; ")[2] for r in caplog.records] == [
+        "attempt 2 of 8",
+        "attempt 3 of 8",
+        "attempt 4 of 8",
+    ]
+    assert all(r.getMessage().startswith("saving session 'cart' failed (") for r in caplog.records)
     assert stored(app) == (1, {"a": '"one"', "b": '"one"'})
     assert client.get("/get").text == "one one"
 
@@ -226,3 +236,99 @@ def test_sqlite_writer_waits_for_a_lock_instead_of_failing(
         release.join()
         blocker.close()
     assert stored(app) == (1, {"a": '"one"', "b": '"one"'})
+
+
+def server_id(engine: sa.Engine) -> int:
+    """The server's ID for the engine's one pooled connection."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        return int(conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one())
+
+
+def kill(url: str, target: int) -> None:
+    """End connection ``target`` from the server's side, as a restart or a
+    failover would."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_terminate_backend({target})")
+            else:
+                conn.exec_driver_sql(f"KILL CONNECTION {target}")
+    finally:
+        engine.dispose()
+
+
+@servers
+@pytest.mark.parametrize(("path", "status"), [("/set", 200), ("/end", 200), ("/revoke", 503)])
+def test_write_after_its_connection_died(
+    make_app: t.Callable[..., Flask], database_url: str, path: str, status: int
+) -> None:
+    """A save and ``session_end`` run again on a new connection; ending a
+    user's sessions, which could not tell a second run's result from the
+    first's, fails instead."""
+    pool = {"pool_size": 1, "max_overflow": 0}
+    app = cart_app(make_app, NAMEDSESSIONS_ENGINE_OPTIONS=pool)
+    with app.app_context():
+        engine = get_state(app).store.engine
+    dropped: list[int] = []
+
+    def drop() -> None:
+        """End the one pooled connection, which the next write gets."""
+        dropped.append(server_id(engine))
+        kill(database_url, dropped[-1])
+
+    @app.route("/dropped/<path>")
+    def dropped_then(path: str) -> str:
+        if path == "revoke":
+            drop()
+            return str(end_user_sessions("ann"))
+        s = session_start("cart")
+        drop()
+        if path == "end":
+            session_end("cart")
+        else:
+            s["a"] = s["b"] = "two"
+        return ""
+
+    client = app.test_client()
+    assert client.get("/set/one").status_code == 200
+    response = client.get("/dropped" + path)
+    assert response.status_code == status
+    if path == "/set":
+        assert stored(app) == (1, {"a": '"two"', "b": '"two"'})
+    else:
+        assert stored(app)[0] == (0 if path == "/end" else 1)
+    assert server_id(engine) != dropped[0]
+
+
+@servers
+def test_import_retries_conflicts(
+    make_app: t.Callable[..., Flask], faults: Faults, clock: Clock
+) -> None:
+    app = cart_app(make_app)
+    faults.on(tables(app)[0], "INSERT")
+    faults.plan(2)
+    now = clock()
+    plan = SavePlan(
+        name="cart",
+        row_id="r" * 32,
+        create={
+            "row_id": "r" * 32,
+            "name": "cart",
+            "key": ids.lookup_key("cart", ids.new_id()),
+            "created_at": now,
+            "touched_at": now,
+            "expires_at": now + 60_000,
+            "expires_min": 1.0,
+            "user_key": None,
+            "user_agent": None,
+            "ip": None,
+        },
+        upserts={"a": '"one"'},
+    )
+    with app.app_context():
+        assert get_state(app).store.create_sessions([plan]) == 1
+    assert faults.used == 2
+    assert stored(app) == (1, {"a": '"one"'})
