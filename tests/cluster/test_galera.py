@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
@@ -23,6 +24,9 @@ from tests.cluster.servers import galera_conflicts
 from tests.cluster.servers import galera_problem
 from tests.cluster.servers import measured
 from tests.cluster.servers import query
+from tests.cluster.traffic import Browser
+from tests.cluster.traffic import Tab
+from tests.cluster.traffic import Tally
 from tests.cluster.traffic import Traffic
 from tests.conftest import ROOT
 from tests.server.test_concurrency import APP
@@ -62,6 +66,32 @@ def test_writes_through_every_node_at_once_keep_every_update(
     assert tally.problems == []
     assert tally.rate <= 0.5, tally.summary()
     assert len(tally.answers) > 500, "too little traffic to judge"
+
+
+@pytest.mark.cluster(timeout=60)
+def test_new_session_is_found_at_once_through_another_node(
+    gunicorn: t.Callable[..., str], galera: list[str]
+) -> None:
+    """A visitor's second request, through the next node, finds the session
+    that the first created: reads wait for the cluster's earlier writes."""
+    bases = instances(gunicorn, galera)
+    Browser("the first visitor", bases[0])  # creates the tables
+    tally = Tally()
+
+    def visit(i: int) -> None:
+        browser = Browser(f"visitor {i}", bases[i % 3])
+        tab = Tab(browser, "v")
+        tab.last = 0  # what creating the session wrote
+        data = tab.request(bases, (i + 1) % 3, "/visit/v", tally)
+        if data is None:
+            tally.problem(f"{tab}: the read failed")
+        else:
+            tab.check(data["value"], "through the next node", tally)
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(visit, range(300)))
+    measured(f"Galera, 300 sessions read through another node right after: {tally.summary()}")
+    assert tally.problems == []
 
 
 def _node_pid(node: int) -> int:
