@@ -241,13 +241,19 @@ class _Reader:
         return self.config[key]
 
     def samesite(self, key: str) -> str | None:
-        """Any case, as Flask and Werkzeug take it; kept in their spelling."""
-        value = self.config[key]
-        if value is None:
-            return None
-        if not isinstance(value, str) or value.title() not in _SAMESITE:
-            self._fail(key, "'Lax', 'Strict', 'None' (in any case) or None")
-        return value.title()
+        return samesite(key, self.config[key])
+
+
+def samesite(key: str, value: object) -> str | None:
+    """A ``SameSite`` value in any case, as Flask and Werkzeug take it, in
+    their spelling; ``ValueError`` naming ``key`` for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.title() not in _SAMESITE:
+        raise ValueError(
+            f"{key} must be 'Lax', 'Strict', 'None' (in any case) or None, got {value!r}"
+        )
+    return value.title()
 
 
 def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:

@@ -140,8 +140,7 @@ class NamedSessions:
         app.cli.add_command(command_group(get_state))
         if interface is not None:
             app.session_interface = interface
-            if settings.regenerate_on_login:
-                logins.connect(app)
+            logins.connect(app, regenerate=settings.regenerate_on_login)
 
 
 def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Tables, sa.Engine]:

@@ -91,6 +91,50 @@ def test_bad_config_value_names_the_key(
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "attribute", "expected"),
+    [
+        ("NAMEDSESSIONS_MAX_VARS", 1, "max_vars", 1),
+        ("NAMEDSESSIONS_MAX_VALUE_BYTES", 1, "max_value_bytes", 1),
+        ("NAMEDSESSIONS_GC_BATCH_SIZE", 1, "gc_batch_size", 1),
+        ("NAMEDSESSIONS_MAX_PARAM_BODY", 0, "max_param_body", 0),
+        ("NAMEDSESSIONS_EXPIRES", 100_000_000, "expires", 100_000_000.0),
+        ("NAMEDSESSIONS_EXPIRES", 0.001, "expires", 0.001),
+        ("NAMEDSESSIONS_ROTATE_GRACE", 0, "rotate_grace", 0.0),
+        ("NAMEDSESSIONS_TOUCH_INTERVAL", 0, "touch_interval", 0.0),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 1, "gc_probability", 1.0),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 0, "gc_probability", 0.0),
+    ],
+)
+def test_config_value_at_the_edge_of_its_range_is_accepted(
+    tmp_path: t.Any, key: str, value: t.Any, attribute: str, expected: t.Any
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = value
+    NamedSessions(app)
+    assert getattr(get_state(app).settings, attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("NAMEDSESSIONS_MAX_PARAM_BODY", -1, "an integer >= 0"),
+        ("NAMEDSESSIONS_GC_BATCH_SIZE", True, "a positive integer"),
+        ("NAMEDSESSIONS_EXPIRES", 100_000_001, "a positive number up to 100,000,000"),
+        ("NAMEDSESSIONS_ROTATE_GRACE", -0.5, "a number >= 0 up to 100,000,000"),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 1.01, "between 0.0 and 1.0"),
+    ],
+)
+def test_config_value_just_outside_its_range_is_refused(
+    tmp_path: t.Any, key: str, value: t.Any, message: str
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = value
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == f"{key} must be {message}, got {value!r}"
+
+
+@pytest.mark.parametrize(
     ("key", "value"),
     [
         ("NAMEDSESSIONS_COOKIE_PATH", 5),

@@ -620,6 +620,21 @@ def test_mapping_face_covers_tracked_variables(app: Flask) -> None:
     assert app.test_client().get("/").text == "['a'] 1 True False 1 2 default"
 
 
+def test_deleting_an_untracked_variable_raises_key_error(app: Flask) -> None:
+    @app.route("/")
+    def index() -> str:
+        s = session_start("cart")
+        s["a"] = 1
+        g.untracked = 2
+        for var in ("untracked", "zzz"):
+            with pytest.raises(KeyError) as info:
+                del s[var]
+            assert info.value.args == (var,)
+        return f"{sorted(s)} {g.untracked}"
+
+    assert app.test_client().get("/").text == "['a'] 2"
+
+
 def test_repr_never_shows_the_id(app: Flask) -> None:
     with app.test_request_context():
         s = session_start("cart")
