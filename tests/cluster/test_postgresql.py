@@ -15,9 +15,15 @@ import typing as t
 import urllib.request
 
 import pytest
+from flask import Flask
 
+from flask_namedsessions import NamedSessions
+from flask_namedsessions import session_start
+from flask_namedsessions.extension import get_state
 from tests.cluster.servers import clusters
 from tests.cluster.servers import measured
+from tests.cluster.servers import PG_PRIMARY
+from tests.cluster.servers import PG_STANDBY
 from tests.cluster.traffic import Browser
 from tests.cluster.traffic import COOKIE
 from tests.cluster.traffic import Traffic
@@ -51,6 +57,47 @@ def test_failover_to_synchronous_standby_loses_no_acknowledged_save(
     assert tally.problems == []
     assert all(a.ok for a in tally.answers if a.at < stopped)
     assert recovered < 5
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        f"host=127.0.0.1:{PG_STANDBY}&host=127.0.0.1:{PG_PRIMARY}",
+        f"host=127.0.0.1,127.0.0.1&port={PG_STANDBY},{PG_PRIMARY}",
+    ],
+    ids=["repeated", "lists"],
+)
+@pytest.mark.cluster(timeout=30)
+def test_multi_host_url_forms_find_the_primary_behind_the_standby(
+    postgresql_pair: str, hosts: str
+) -> None:
+    """Both spellings of a multi-host URL that the docs give work, and
+    ``target_session_attrs`` passes over the standby listed first."""
+    app = Flask(__name__)
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = (
+        f"postgresql+psycopg://postgres@/test?{hosts}&target_session_attrs=read-write"
+    )
+    NamedSessions(app)
+
+    @app.route("/<value>")
+    def save(value: str) -> str:
+        session = session_start("s", id="multi-host", use_none=True)
+        previous = str(session.get("v"))
+        session["v"] = value
+        return previous
+
+    client = app.test_client()
+    try:
+        assert client.get("/1").text == "None"
+        assert client.get("/2").text == "1"
+        with app.app_context():
+            engine = get_state(app).store.engine
+            with engine.connect() as conn:
+                port = conn.exec_driver_sql("SELECT inet_server_port()").scalar()
+        assert port == PG_PRIMARY
+    finally:
+        with app.app_context():
+            get_state(app).store.dispose()
 
 
 @pytest.mark.xfail(
