@@ -25,6 +25,8 @@ def create_app() -> Flask:
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_ROTATE_GRACE"] = float(os.environ.get("TEST_ROTATE_GRACE", "5"))
     app.config["NAMEDSESSIONS_CACHE_URL"] = os.environ.get("TEST_CACHE_URL")
+    # A test's own settings: FLASK_NAMEDSESSIONS_TOUCH_INTERVAL=0, say.
+    app.config.from_prefixed_env()
     NamedSessions(app)
 
     def start() -> NamedSession:
@@ -61,6 +63,16 @@ def create_app() -> Flask:
         if request.args.get("read") != "1":
             session["n"] = (session.get("n") or 0) + 1
         return jsonify(result=session.result, n=session["n"])
+
+    @app.route("/visit/<var>", defaults={"value": None})
+    @app.route("/visit/<var>/<int:value>")
+    def visit(var: str, value: int | None) -> ResponseReturnValue:
+        """A tab of a visitor's browser: its own variable of the cookie
+        session "visit", written when ``value`` is given, and read back."""
+        session = session_start("visit")
+        if value is not None:
+            session[var] = value
+        return jsonify(result=session.result, value=session.get(var))
 
     @app.route("/end")
     def end() -> str:
