@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import context
 from . import ids
+from .cleanup import Cleanup
 from .config import DOMAIN_RULE
 from .config import MAX_MINUTES
 from .config import PATH_RULE
@@ -185,9 +186,12 @@ def session_abort(name: str) -> None:
 
 
 def session_delete_expired() -> int:
-    """Delete every expired session now; return how many were deleted."""
+    """Delete every expired session now; return how many were deleted (0
+    when another cleanup holds the cleanup lease: that one deletes them)."""
     state = get_state()
-    return sum(state.store.expired_batches(state.clock(), state.settings.gc_batch_size))
+    settings = state.settings
+    cleanup = Cleanup(state.store, state.clock, settings.gc_batch_size, settings.cleanup_pause)
+    return cleanup.run() or 0
 
 
 def has_session(name: str) -> bool:

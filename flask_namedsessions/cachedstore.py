@@ -70,11 +70,13 @@ class CachedStore(Store):
                 self.cache.finish(writes)
         return outcomes
 
-    def delete(self, name: str, row_id: str, keys: t.Sequence[str] = ()) -> None:
+    def delete(
+        self, name: str, row_id: str, keys: t.Sequence[str] = (), *, guard: str | None = None
+    ) -> None:
         """Delete one session now, and the cache entries of ``keys``."""
         nonces = self.cache.announce(list(keys))
         try:
-            super().delete(name, row_id)
+            super().delete(name, row_id, guard=guard)
         finally:
             if nonces is None:
                 self.cache.remember(keys)

@@ -14,6 +14,8 @@ import sys
 import typing as t
 import warnings
 
+from .backoff import RetryPolicy
+
 #: Every configuration key with its default. ``docs/config.rst`` documents
 #: exactly these keys (a test keeps the two in step). ``CREATE_TABLES`` of
 #: ``None`` means "true when the sessions have a database of their own".
@@ -44,6 +46,12 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_MAX_VARS": 100,
     "NAMEDSESSIONS_GC_PROBABILITY": 0.0,
     "NAMEDSESSIONS_GC_BATCH_SIZE": 1000,
+    "NAMEDSESSIONS_CLEANUP_PAUSE": 0.01,
+    "NAMEDSESSIONS_RETRY_ATTEMPTS": 8,
+    "NAMEDSESSIONS_RETRY_BACKOFF": 0.01,
+    "NAMEDSESSIONS_RETRY_LIMIT": 2.0,
+    "NAMEDSESSIONS_STATEMENT_TIMEOUT": 10.0,
+    "NAMEDSESSIONS_GALERA_CAUSAL_READS": True,
     "NAMEDSESSIONS_FLASK_SESSION": None,
     "NAMEDSESSIONS_FLASK_SESSION_TRACKING": "cookie",
     "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
@@ -144,6 +152,12 @@ class Settings:
     #: its cookie: Flask's ``SESSION_COOKIE_NAME``
     flask_cookie_name: str = "session"
     regenerate_on_login: bool = True
+    #: seconds between two cleanup batches
+    cleanup_pause: float = 0.0
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    #: seconds a statement on the extension's own engine may run; ``None``: no limit
+    statement_timeout: float | None = None
+    galera_causal_reads: bool = True
     #: the Redis or Valkey URL of the cache in front of the tables, if any
     cache_url: str | None = dataclasses.field(default=None, repr=False)
     cache_prefix: str = "namedsessions:"
@@ -245,13 +259,19 @@ class _Reader:
         return self.config[key]
 
     def samesite(self, key: str) -> str | None:
-        """Any case, as Flask and Werkzeug take it; kept in their spelling."""
-        value = self.config[key]
-        if value is None:
-            return None
-        if not isinstance(value, str) or value.title() not in _SAMESITE:
-            self._fail(key, "'Lax', 'Strict', 'None' (in any case) or None")
-        return value.title()
+        return samesite(key, self.config[key])
+
+
+def samesite(key: str, value: object) -> str | None:
+    """A ``SameSite`` value in any case, as Flask and Werkzeug take it, in
+    their spelling; ``ValueError`` naming ``key`` for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.title() not in _SAMESITE:
+        raise ValueError(
+            f"{key} must be 'Lax', 'Strict', 'None' (in any case) or None, got {value!r}"
+        )
+    return value.title()
 
 
 def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:
@@ -378,6 +398,15 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         max_vars=r.integer("NAMEDSESSIONS_MAX_VARS"),
         gc_probability=probability,
         gc_batch_size=r.integer("NAMEDSESSIONS_GC_BATCH_SIZE"),
+        cleanup_pause=r.number("NAMEDSESSIONS_CLEANUP_PAUSE", positive=False),
+        retry=RetryPolicy(
+            attempts=r.integer("NAMEDSESSIONS_RETRY_ATTEMPTS"),
+            backoff=r.number("NAMEDSESSIONS_RETRY_BACKOFF", positive=False),
+            limit=r.number("NAMEDSESSIONS_RETRY_LIMIT", positive=False),
+        ),
+        statement_timeout=r.number("NAMEDSESSIONS_STATEMENT_TIMEOUT", positive=False, optional=True)
+        or None,
+        galera_causal_reads=r.flag("NAMEDSESSIONS_GALERA_CAUSAL_READS"),
         flask_session=flask_session,
         flask_session_tracking=r.choice(
             "NAMEDSESSIONS_FLASK_SESSION_TRACKING", FLASK_SESSION_TRACKING

@@ -18,6 +18,7 @@ from flask import Response
 from . import context
 from . import logins
 from .cachedstore import CachedStore
+from .cleanup import Cleanup
 from .cli import command_group
 from .clock import Clock
 from .clock import now_ms
@@ -120,6 +121,7 @@ class NamedSessions:
         store_options: dict[str, t.Any] = {
             "create_tables": settings.create_tables,
             "table_help": table_help,
+            "retry": settings.retry,
         }
         store: Store
         if settings.cache_url is None:
@@ -144,8 +146,7 @@ class NamedSessions:
         app.cli.add_command(command_group(get_state))
         if interface is not None:
             app.session_interface = interface
-            if settings.regenerate_on_login:
-                logins.connect(app)
+            logins.connect(app, regenerate=settings.regenerate_on_login)
 
 
 def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Tables, sa.Engine]:
@@ -214,7 +215,7 @@ def _collect_garbage(state: State, batch_size: int) -> t.Callable[[], None]:
 
     def run() -> None:
         try:
-            next(state.store.expired_batches(state.clock(), batch_size), 0)
+            Cleanup(state.store, state.clock, batch_size, 0.0).run(limit=1)
         except NamedSessionsError as exc:
             logger.warning("deleting expired sessions failed: %s", exc)
 

@@ -67,7 +67,7 @@ def clean_tables(url: str, prefix: str = "namedsessions_") -> None:
     try:
         with engine.begin() as conn:
             names = set(sa.inspect(conn).get_table_names())
-            for table in (f"{prefix}variables", f"{prefix}sessions"):
+            for table in (f"{prefix}variables", f"{prefix}sessions", f"{prefix}leases"):
                 if table in names:
                     conn.execute(sa.text(f"DELETE FROM {table}"))
     finally:
@@ -89,7 +89,7 @@ def fresh_schema(url: str) -> None:
         with engine.begin() as conn:
             names = set(sa.inspect(conn).get_table_names())
             for prefix in CREATED_PREFIXES:
-                for table in (f"{prefix}variables", f"{prefix}sessions"):
+                for table in (f"{prefix}variables", f"{prefix}sessions", f"{prefix}leases"):
                     if table in names:
                         conn.execute(sa.text(f"DROP TABLE {table}"))
     finally:

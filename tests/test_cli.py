@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +16,8 @@ from flask import Flask
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
 from flask_namedsessions.extension import get_state
+from tests.conftest import Clock
+from tests.conftest import ROOT
 
 
 def fill(app: Flask, expired: int, live: int) -> None:
@@ -47,6 +54,59 @@ def test_delete_expired_in_batches(app: Flask) -> None:
     lines = stats.output.splitlines()
     assert lines[0].split() == ["name", "live", "expired", "variables", "oldest"]
     assert lines[1].split()[:4] == ["prefs", "2", "0", "2"]
+
+
+PTY_APP = """
+import os
+from flask import Flask
+from flask_namedsessions import NamedSessions
+
+app = Flask(__name__)
+app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["SESSIONS_URL"]
+NamedSessions(app)
+"""
+
+
+def output_on_a_terminal(command: list[str], env: dict[str, str]) -> str:
+    """What ``command`` writes to its standard output when that is a terminal."""
+    reader, writer = pty.openpty()
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=writer, stderr=subprocess.PIPE, cwd=ROOT, env=env
+    )
+    os.close(writer)
+    chunks = []
+    while True:
+        try:
+            data = os.read(reader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(reader)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err.decode()
+    return b"".join(chunks).decode()
+
+
+def test_delete_expired_shows_progress_on_a_terminal(
+    sqlite_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    app.config.update(TESTING=True, NAMEDSESSIONS_DATABASE_URI=sqlite_url)
+    NamedSessions(app)
+    # expired an hour ago by the real clock, which the command reads
+    clock.advance(-3600)
+    get_state(app).clock = clock
+    fill(app, expired=5, live=0)
+    get_state(app).store.dispose()
+    (tmp_path / "ptyapp.py").write_text(PTY_APP)
+    env = {**os.environ, "SESSIONS_URL": sqlite_url, "PYTHONPATH": str(tmp_path)}
+    command = [sys.executable, "-m", "flask", "--app", "ptyapp", "namedsessions"]
+    output = output_on_a_terminal([*command, "delete-expired", "--batch-size", "2"], env)
+    assert "Deleting expired sessions" in output
+    assert "100%" in output  # the bar moved to the end
+    assert output.splitlines()[-1] == "Deleted 5 expired sessions."
 
 
 def test_stats_counts_live_and_expired(app: Flask) -> None:

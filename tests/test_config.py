@@ -6,6 +6,7 @@ import sys
 import typing as t
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from flask_namedsessions import NamedSessions
@@ -60,6 +61,24 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
             "yes",
             "NAMEDSESSIONS_RECORD_USER_AGENT must be True or False, got 'yes'",
         ),
+        (
+            "NAMEDSESSIONS_RETRY_ATTEMPTS",
+            0,
+            "NAMEDSESSIONS_RETRY_ATTEMPTS must be a positive integer, got 0",
+        ),
+        ("NAMEDSESSIONS_RETRY_BACKOFF", -1, "NAMEDSESSIONS_RETRY_BACKOFF must be a number >= 0"),
+        ("NAMEDSESSIONS_RETRY_LIMIT", "2", "NAMEDSESSIONS_RETRY_LIMIT must be a number >= 0"),
+        (
+            "NAMEDSESSIONS_STATEMENT_TIMEOUT",
+            -5,
+            "NAMEDSESSIONS_STATEMENT_TIMEOUT must be a number >= 0",
+        ),
+        ("NAMEDSESSIONS_CLEANUP_PAUSE", None, "NAMEDSESSIONS_CLEANUP_PAUSE must be a number >= 0"),
+        (
+            "NAMEDSESSIONS_GALERA_CAUSAL_READS",
+            "on",
+            "NAMEDSESSIONS_GALERA_CAUSAL_READS must be True or False, got 'on'",
+        ),
     ],
 )
 def test_bad_config_value_names_the_key(
@@ -70,6 +89,50 @@ def test_bad_config_value_names_the_key(
     with pytest.raises(ValueError) as info:
         NamedSessions(app)
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "attribute", "expected"),
+    [
+        ("NAMEDSESSIONS_MAX_VARS", 1, "max_vars", 1),
+        ("NAMEDSESSIONS_MAX_VALUE_BYTES", 1, "max_value_bytes", 1),
+        ("NAMEDSESSIONS_GC_BATCH_SIZE", 1, "gc_batch_size", 1),
+        ("NAMEDSESSIONS_MAX_PARAM_BODY", 0, "max_param_body", 0),
+        ("NAMEDSESSIONS_EXPIRES", 100_000_000, "expires", 100_000_000.0),
+        ("NAMEDSESSIONS_EXPIRES", 0.001, "expires", 0.001),
+        ("NAMEDSESSIONS_ROTATE_GRACE", 0, "rotate_grace", 0.0),
+        ("NAMEDSESSIONS_TOUCH_INTERVAL", 0, "touch_interval", 0.0),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 1, "gc_probability", 1.0),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 0, "gc_probability", 0.0),
+    ],
+)
+def test_config_value_at_the_edge_of_its_range_is_accepted(
+    tmp_path: t.Any, key: str, value: t.Any, attribute: str, expected: t.Any
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = value
+    NamedSessions(app)
+    assert getattr(get_state(app).settings, attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("NAMEDSESSIONS_MAX_PARAM_BODY", -1, "an integer >= 0"),
+        ("NAMEDSESSIONS_GC_BATCH_SIZE", True, "a positive integer"),
+        ("NAMEDSESSIONS_EXPIRES", 100_000_001, "a positive number up to 100,000,000"),
+        ("NAMEDSESSIONS_ROTATE_GRACE", -0.5, "a number >= 0 up to 100,000,000"),
+        ("NAMEDSESSIONS_GC_PROBABILITY", 1.01, "between 0.0 and 1.0"),
+    ],
+)
+def test_config_value_just_outside_its_range_is_refused(
+    tmp_path: t.Any, key: str, value: t.Any, message: str
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config[key] = value
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == f"{key} must be {message}, got {value!r}"
 
 
 @pytest.mark.parametrize(
@@ -362,6 +425,74 @@ def test_unknown_engine_options_fail_in_init_app(
         "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
         f" does not take for {configuration}: 'pool_sizee', 'foo'"
     )
+
+
+def test_engine_option_of_the_wrong_type_fails_in_init_app(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_ENGINE_OPTIONS"] = {"execution_options": 5}
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
+        " does not take for sqlite: sqlalchemy.engine.base.Engine.update_execution_options()"
+        " argument after ** must be a mapping, not int"
+    )
+
+
+class _Connecting(Exception):
+    """Raised instead of connecting, once the arguments are seen."""
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected", "recycle"),
+    [
+        ("postgresql+psycopg://postgres@db.invalid/app", {"connect_timeout": 5}, -1),
+        ("mysql+pymysql://root@db.invalid/app", {"connect_timeout": 5}, 3600),
+        ("mariadb+pymysql://root@db.invalid/app", {"connect_timeout": 5}, 3600),
+        ("sqlite:///{tmp}/s.sqlite3", {"timeout": 30, "check_same_thread": False}, -1),
+    ],
+)
+def test_own_engine_gives_up_connecting_and_recycles_mysql_connections(
+    tmp_path: t.Any, uri: str, expected: dict[str, t.Any], recycle: int
+) -> None:
+    """A database server that does not answer fails a request in seconds, not
+    minutes; MySQL and MariaDB close idle connections after eight hours."""
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    app.config["NAMEDSESSIONS_CREATE_TABLES"] = False  # which would connect
+    NamedSessions(app)
+    with app.app_context():
+        engine = get_state(app).store.engine
+    seen: dict[str, t.Any] = {}
+
+    @sa.event.listens_for(engine, "do_connect")
+    def connect(dialect: t.Any, record: t.Any, cargs: t.Any, cparams: t.Any) -> None:
+        seen.update(cparams)
+        raise _Connecting
+
+    with pytest.raises(_Connecting):
+        engine.connect()
+    assert expected.items() <= seen.items()
+    assert engine.pool._recycle == recycle  # no public name for it
+
+
+@pytest.mark.parametrize(
+    ("uri", "create"),
+    [
+        ("postgresql+psycopg://postgres@db.invalid/app", "INSERT INTO"),
+        ("mysql+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("mariadb+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("sqlite:///{tmp}/s.sqlite3", "INSERT INTO"),
+    ],
+)
+def test_store_writes_each_backends_own_sql(tmp_path: t.Any, uri: str, create: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    NamedSessions(app)
+    store = get_state(app).store
+    sql = str(store.sql.create().compile(dialect=store.engines.engine.dialect))
+    assert sql.startswith(create)
+    assert ("ON CONFLICT DO NOTHING" in sql) is (create == "INSERT INTO")
 
 
 def test_engine_options_are_checked(tmp_path: t.Any) -> None:

@@ -11,6 +11,7 @@ from flask import request
 from flask import Response
 
 from flask_namedsessions import has_session
+from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions.extension import get_state
@@ -36,6 +37,12 @@ def make_app(make_app: t.Callable[..., Flask]) -> t.Callable[..., Flask]:
 def set_cookie_header(app: Flask, path: str = "/", **kwargs: t.Any) -> str:
     response = app.test_client().get(path, **kwargs)
     return str(response.headers["Set-Cookie"])
+
+
+def attributes(header: str) -> list[str]:
+    """The attribute names of a ``Set-Cookie`` header: what follows the
+    name=value pair, whose name may itself contain "Secure"."""
+    return [part.split("=", 1)[0].strip() for part in header.split(";")[1:]]
 
 
 def test_cookie_defaults_are_httponly_lax_root_path(app: Flask) -> None:
@@ -118,12 +125,13 @@ def test_host_prefix_forces_secure_root_path_and_no_domain(
     client = app.test_client()
     header = client.get("/", base_url="https://localhost").headers["Set-Cookie"]
     assert header.startswith("__Host-s_cart=")
-    assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+    assert "Secure" in attributes(header) and "Path=/;" in header and "Domain" not in header
     for end in ("/end", "/end?secure=off"):
         client.get("/", base_url="https://localhost")
         header = client.get(end, base_url="https://localhost").headers["Set-Cookie"]
         assert header.startswith("__Host-s_cart=;")
-        assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+        assert "Secure" in attributes(header) and "Path=/;" in header
+        assert "Domain" not in header
         assert "Max-Age=0" in header
 
 
@@ -142,9 +150,45 @@ def test_secure_prefix_forces_secure_on_set_and_end(make_app: t.Callable[..., Fl
 
     client = app.test_client()
     header = client.get("/", base_url="https://localhost").headers["Set-Cookie"]
-    assert header.startswith("__Secure-s_cart=") and "Secure" in header
+    assert header.startswith("__Secure-s_cart=") and "Secure" in attributes(header)
     header = client.get("/end", base_url="https://localhost").headers["Set-Cookie"]
-    assert header.startswith("__Secure-s_cart=;") and "Secure" in header
+    assert header.startswith("__Secure-s_cart=;") and "Secure" in attributes(header)
+
+
+def test_session_ended_where_it_began_expires_only_a_cookie_it_may_have(app: Flask) -> None:
+    @app.route("/<mode>")
+    def begin_and_end(mode: str) -> str:
+        session_start("cart", **{f"use_{mode}": True})
+        session_end("cart")
+        return ""
+
+    client = app.test_client()
+    # a cookie-tracked session's cookie may exist where this request did not see it
+    header = client.get("/cookie").headers["Set-Cookie"]
+    assert header.startswith("session_cart=;") and "Max-Age=0" in header
+    assert "Set-Cookie" not in client.get("/link").headers  # it never had one
+
+
+def test_ids_are_sent_once_when_a_later_hook_fails(sqlite_url: str, tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    app.config.update(NAMEDSESSIONS_DATABASE_URI=sqlite_url, PROPAGATE_EXCEPTIONS=False)
+
+    @app.after_request
+    def failing(response: Response) -> Response:  # runs after the extension's hook
+        raise RuntimeError("a hook of the app failed")
+
+    NamedSessions(app)
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart")["n"] = 1
+        return ""
+
+    response = app.test_client().get("/")
+    # Flask answers 500 and runs the hooks once more, for that response: the
+    # sessions were closed already and add nothing to it
+    assert response.status_code == 500
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
 
 
 def test_partitioned_cookie_is_secure(make_app: t.Callable[..., Flask]) -> None:
@@ -376,7 +420,7 @@ def test_host_prefix_matches_in_any_case(make_app: t.Callable[..., Flask], prefi
 
     header = set_cookie_header(app, base_url="https://localhost")
     assert header.startswith(f"{prefix}cart=")
-    assert "Secure" in header and "Path=/;" in header and "Domain" not in header
+    assert "Secure" in attributes(header) and "Path=/;" in header and "Domain" not in header
 
 
 def test_secure_prefix_matches_in_any_case(make_app: t.Callable[..., Flask]) -> None:

@@ -17,10 +17,13 @@ from sqlalchemy.orm import mapped_column
 from flask_namedsessions import end_user_session
 from flask_namedsessions import end_user_sessions
 from flask_namedsessions import NamedSessions
+from flask_namedsessions import session_delete_expired
+from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
 from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
+from tests.conftest import Clock
 
 
 @pytest.fixture
@@ -135,6 +138,124 @@ def test_ending_a_users_sessions_leaves_no_variables(
         assert end_user_sessions("ada") == 2
         with db.engine.connect() as conn:
             assert conn.execute(sa.select(variables)).all() == []
+
+
+def variable_rows(app: Flask, db: SQLAlchemy) -> list[tuple[str, str]]:
+    """Every stored variable as (its session's row, its name)."""
+    variables = get_state(app).store.tables.variables
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # the case these tests are about: deletes do not cascade here
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+        rows = conn.execute(sa.select(variables.c.row_id, variables.c.name)).all()
+    return sorted((row_id, name) for row_id, name in rows)
+
+
+def carts(app: Flask, clock: Clock) -> Flask:
+    """Routes that fill, visit and end a "cart" session on the app's clock."""
+    get_state(app).clock = clock
+
+    @app.route("/fill/<int:minutes>")
+    def fill(minutes: int) -> str:
+        s = session_start("cart", expires=minutes)
+        s["a"], s["b"] = 1, 2
+        return s.result
+
+    @app.route("/visit")
+    def visit() -> str:
+        s = session_start("cart")
+        s["c"] = 3
+        return s.result
+
+    @app.route("/end")
+    def end() -> str:
+        s = session_start("cart")
+        session_end("cart")
+        return s.result
+
+    return app
+
+
+def test_session_end_leaves_no_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], clock: Clock
+) -> None:
+    app, db, _ = db_app
+    carts(app, clock)
+    ended, kept = app.test_client(), app.test_client()
+    ended.get("/fill/10")
+    kept.get("/fill/10")
+    assert len(variable_rows(app, db)) == 4
+    assert ended.get("/end").text == "load"
+    rows = variable_rows(app, db)
+    assert [name for _, name in rows] == ["a", "b"]  # the other session's, nothing else
+    assert kept.get("/visit").text == "load"
+
+
+def test_ending_a_session_that_expired_leaves_no_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], clock: Clock
+) -> None:
+    app, db, _ = db_app
+    carts(app, clock)
+    client = app.test_client()
+    client.get("/fill/1")
+    clock.advance(120)
+    assert client.get("/end").text == "expire"
+    assert variable_rows(app, db) == []
+
+
+def test_deleting_expired_sessions_leaves_no_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], clock: Clock
+) -> None:
+    app, db, _ = db_app
+    carts(app, clock)
+    app.test_client().get("/fill/1")
+    app.test_client().get("/fill/1")
+    live = app.test_client()
+    live.get("/fill/10")
+    clock.advance(120)
+    with app.app_context():
+        assert session_delete_expired() == 2
+    assert [name for _, name in variable_rows(app, db)] == ["a", "b"]
+    assert live.get("/visit").text == "load"
+
+
+def test_expired_session_replaced_leaves_no_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], clock: Clock
+) -> None:
+    app, db, _ = db_app
+    carts(app, clock)
+    client = app.test_client()
+    client.get("/fill/1")
+    (old_row, _), _ = variable_rows(app, db)
+    clock.advance(120)
+    assert client.get("/visit").text == "expire"
+    rows = variable_rows(app, db)
+    assert [name for _, name in rows] == ["c"]  # the new session's only
+    assert rows[0][0] != old_row
+    assert client.get("/visit").text == "load"
+
+
+def test_expired_session_touched_meanwhile_keeps_its_variables(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], clock: Clock
+) -> None:
+    app, db, _ = db_app
+    carts(app, clock)
+    sessions = get_state(app).store.tables.sessions
+
+    @app.route("/late")
+    def late() -> str:
+        result = session_start("cart").result
+        # another node, its clock behind, touches the session while this
+        # request replaces it as expired
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(sessions).values(expires_at=2**52))
+        return result
+
+    client = app.test_client()
+    client.get("/fill/1")
+    clock.advance(120)
+    assert client.get("/late").text == "expire"
+    assert [name for _, name in variable_rows(app, db)] == ["a", "b"]
 
 
 def test_repeated_init_app_reuses_tables(database_url: str, tmp_path: t.Any) -> None:

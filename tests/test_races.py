@@ -82,6 +82,10 @@ def rotating_app(app: Flask, pause: Pause) -> Flask:
     return app
 
 
+def sessions_of(app: Flask) -> sa.Table:
+    return get_state(app).store.tables.sessions
+
+
 def with_cookie(app: Flask, session_id: str) -> t.Any:
     client = app.test_client()
     client.set_cookie("session_cart", session_id)
@@ -104,6 +108,64 @@ def test_regenerate_wins_over_a_rotation_that_saved_first(app: Flask) -> None:
     # neither the ID from before the login nor one rotated from it opens it
     assert with_cookie(app, rotated[0]).get("/visit").text == "new None"
     assert with_cookie(app, old).get("/visit").text == "new None"
+
+
+@pytest.mark.parametrize("grace", [None, 0])
+def test_rotation_that_lost_follows_the_winners_id(
+    make_app: t.Callable[..., Flask], grace: int | None
+) -> None:
+    # without a grace, only the winner's key opens the row for the write
+    app = make_app(**({} if grace is None else {"NAMEDSESSIONS_ROTATE_GRACE": grace}))
+    pause = Pause()
+    rotating_app(app, pause)
+
+    @app.route("/rotate-and-write")
+    def rotate_and_write() -> str:
+        s = session_start("cart", rotate=True)
+        pause()
+        s["user"] = "bob"
+        return s.id
+
+    first = cart_cookie(app.test_client().get("/visit"))
+    assert first is not None
+    won: list[str] = []
+
+    def rotate() -> None:
+        won.append(with_cookie(app, first).get("/rotate").text)
+
+    slow = overlap(lambda: with_cookie(app, first).get("/rotate-and-write?pause=1"), pause, rotate)
+    # the winner's ID is the session's now: the loser sends it, and its write landed
+    assert won[0] not in (first, slow.text)
+    assert cart_cookie(slow) == won[0]
+    assert with_cookie(app, won[0]).get("/visit").text == "load bob"
+
+
+def test_second_creation_of_an_explicit_id_joins_the_first(app: Flask) -> None:
+    pause = Pause()
+
+    @app.route("/put/<var>")
+    def put(var: str) -> str:
+        s = session_start("cart", id="shared-id", use_none=True)
+        pause()
+        s[var] = s["last"] = var.upper()
+        return s.result
+
+    @app.route("/read")
+    def read() -> str:
+        s = session_start("cart", id="shared-id", use_none=True)
+        return f"{s.result} {sorted(s.items())}"
+
+    first: list[t.Any] = []
+    slow = overlap(
+        lambda: app.test_client().get("/put/a?pause=1"),
+        pause,
+        lambda: first.append(app.test_client().get("/put/b")),
+    )
+    assert (first[0].status_code, first[0].text) == (200, "new")
+    assert (slow.status_code, slow.text) == (200, "new")
+    assert app.test_client().get("/read").text == "load [('a', 'A'), ('b', 'B'), ('last', 'A')]"
+    with get_state(app).store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sessions_of(app))).scalar() == 1
 
 
 def test_rotation_that_lost_twice_sends_no_cookie(app: Flask) -> None:
@@ -267,6 +329,29 @@ def test_a_request_from_before_a_login_writes_nothing_into_it(app: Flask, extra:
     assert slow.status_code == 200
     assert cart_cookie(slow) is None  # nothing of it was saved, nothing to send
     assert stored_variables(app) == {"user": '"alice"', "note": '"kept"'}
+    assert with_cookie(app, logged_in[0]).get("/visit").text == "load alice"
+    assert with_cookie(app, planted).get("/visit").text == "new None"
+
+
+def test_a_request_from_before_a_login_cannot_end_it(app: Flask) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+
+    @app.route("/end-late")
+    def end_late() -> str:
+        s = session_start("cart")
+        pause()
+        s.end()
+        return ""
+
+    planted = cart_cookie(app.test_client().get("/visit"))
+    assert planted is not None
+    logged_in: list[str] = []
+    overlap(
+        lambda: with_cookie(app, planted).get("/end-late?pause=1"),
+        pause,
+        lambda: logged_in.append(with_cookie(app, planted).get("/login").text),
+    )
     assert with_cookie(app, logged_in[0]).get("/visit").text == "load alice"
     assert with_cookie(app, planted).get("/visit").text == "new None"
 

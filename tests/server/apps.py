@@ -10,11 +10,14 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from flask_namedsessions import end_user_sessions
+from flask_namedsessions import get_session
 from flask_namedsessions import NamedSession
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
+from flask_namedsessions import user_sessions
 
 
 def create_app() -> Flask:
@@ -109,5 +112,19 @@ def create_flask_session_app() -> Flask:
     @app.route("/dump")
     def dump() -> ResponseReturnValue:
         return jsonify(dict(session))
+
+    @app.route("/bind/<user>")
+    def bind(user: str) -> str:
+        get_session("main").bind_user(user)
+        return ""
+
+    @app.route("/revoke/<user>")
+    def revoke(user: str) -> str:
+        """Log ``user`` out everywhere, from a request of no session of theirs."""
+        return str(end_user_sessions(user))
+
+    @app.route("/sessions/<user>")
+    def sessions(user: str) -> str:
+        return str(len(user_sessions(user)))
 
     return app
