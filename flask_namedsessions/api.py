@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from . import context
 from . import ids
-from .config import DOMAIN_RULE
-from .config import MAX_MINUTES
-from .config import PATH_RULE
-from .config import valid_domain
-from .config import valid_path
-from .config import valid_time
+from .cleanup import Cleanup
 from .extension import get_state
+from .rules import DOMAIN_RULE
+from .rules import MAX_MINUTES
+from .rules import PATH_RULE
+from .rules import valid_domain
+from .rules import valid_path
+from .rules import valid_time
 from .session import NamedSession
 from .session_interface import named_flask_session
 from .tracking import chosen_mode
@@ -185,9 +186,12 @@ def session_abort(name: str) -> None:
 
 
 def session_delete_expired() -> int:
-    """Delete every expired session now; return how many were deleted."""
+    """Delete every expired session now; return how many were deleted (0
+    when another cleanup holds the cleanup lease: that one deletes them)."""
     state = get_state()
-    return sum(state.store.expired_batches(state.clock(), state.settings.gc_batch_size))
+    settings = state.settings
+    cleanup = Cleanup(state.store, state.clock, settings.gc_batch_size, settings.cleanup_pause)
+    return cleanup.run() or 0
 
 
 def has_session(name: str) -> bool:

@@ -75,7 +75,8 @@ def device_details(request: Request, settings: Settings) -> dict[str, str | None
 
 def recorded_address(remote: str | None, mode: str) -> str | None:
     """``remote`` as recorded: in full, or (``"truncated"``) the network
-    address of its IPv4 /24 or IPv6 /48, without a prefix length. Anything
+    address of its IPv4 /24 or IPv6 /48 (/40 for a 6to4 address, whose /48
+    would be the whole IPv4 address it stands for), without a prefix length. Anything
     that is not an IP address (a Unix socket's peer) records nothing."""
     if not remote:
         return None
@@ -87,5 +88,7 @@ def recorded_address(remote: str | None, mode: str) -> str | None:
         address = address.ipv4_mapped
     if mode == "truncated":
         prefix = 24 if address.version == 4 else 48
+        if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
+            prefix = 40  # a 6to4 /48 holds the whole IPv4 address: keep its /24
         address = ipaddress.ip_network((address, prefix), strict=False).network_address
     return str(address)[:IP_LENGTH]

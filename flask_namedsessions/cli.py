@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 
 from . import ids
 from .binding import user_key
+from .cleanup import Cleanup
 from .exceptions import NamedSessionsError
 from .flask_session_import import import_sessions
 
@@ -113,15 +114,17 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
                 click.echo(f"Would delete {total} expired sessions.")
                 return
             deleted = 0
-            batches = state.store.expired_batches(now, batch_size)
-            if sys.stdout.isatty():
-                with click.progressbar(length=total, label="Deleting expired sessions") as bar:
-                    for count in batches:
-                        deleted += count
-                        bar.update(count)
-            else:
-                for count in batches:
-                    deleted += count
+            with Cleanup(state.store, state.clock, batch_size, state.settings.cleanup_pause) as run:
+                if not run.held:
+                    click.echo("Another cleanup is running; skipped.")
+                    return
+                if sys.stdout.isatty():
+                    with click.progressbar(length=total, label="Deleting expired sessions") as bar:
+                        for count in run.batches():
+                            deleted += count
+                            bar.update(count)
+                else:
+                    deleted = sum(run.batches())
         except NamedSessionsError as exc:
             raise _fail(exc) from None
         click.echo(f"Deleted {deleted} expired sessions.")

@@ -236,7 +236,7 @@ class RequestSessions:
         tracking = effective_modes(mode, with_cookie=with_cookie, carried_cookie=carried)
         tossed = False
         if explicit is None:
-            offered = presented_ids(self.request, settings, name, mode)
+            offered = presented_ids(self.request, settings, name, mode, with_cookie=with_cookie)
             tossed = offered.tossed
             presented = self._load(name, None, offered)
         else:

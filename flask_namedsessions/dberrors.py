@@ -18,12 +18,14 @@ from .exceptions import SessionStoreError
 __all__ = [
     "conflict",
     "dead_connection",
+    "idempotent",
     "is_database_error",
     "is_deadlock",
     "missing_table",
     "never",
     "no_connection",
     "store_error",
+    "transient",
 ]
 
 
@@ -40,14 +42,40 @@ def dead_connection(exc: BaseException) -> bool:
 
 def conflict(exc: BaseException) -> bool:
     """A variable's foreign key failed because its session was deleted after
-    the guard saw it (the guard skips it next time), or two saves locked the
-    same rows: the attempt rolled back whole and may run again."""
-    return isinstance(exc, sa.exc.IntegrityError) or is_deadlock(exc)
+    the guard saw it (the guard skips it next time), or the save may run
+    again for any reason :func:`idempotent` accepts."""
+    return isinstance(exc, sa.exc.IntegrityError) or idempotent(exc)
+
+
+def idempotent(exc: BaseException) -> bool:
+    """May a write that runs to the same end however often it runs be tried
+    again? Yes after a :func:`transient` error, and after its connection
+    died, even if that was during its ``COMMIT``."""
+    return transient(exc) or dead_connection(exc)
+
+
+def transient(exc: BaseException) -> bool:
+    """Did the transaction fail whole, for a reason that may pass: a
+    deadlock, a serialization or Galera certification conflict, a Galera
+    node not ready (MySQL and MariaDB 1047, while it rejoins), or a
+    connection that could not be made to a server (not an SQLite file)?"""
+    if is_deadlock(exc):
+        return True
+    orig = getattr(exc, "orig", exc)
+    args: tuple[t.Any, ...] = getattr(orig, "args", ())
+    if bool(args) and args[0] == 1047:
+        return True
+    return (
+        isinstance(exc, sa.exc.DBAPIError)
+        and exc.statement is None
+        and type(orig).__module__ != "sqlite3"
+    )
 
 
 def is_deadlock(exc: BaseException) -> bool:
     """Did the database break a deadlock or a serialization conflict by
-    failing this transaction (PostgreSQL 40P01/40001, MySQL and MariaDB 1213)?"""
+    failing this transaction (PostgreSQL 40P01/40001, MySQL and MariaDB 1213,
+    which is also how Galera reports a certification conflict)?"""
     orig = getattr(exc, "orig", exc)
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in ("40P01", "40001"):

@@ -18,7 +18,15 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["CASCADES", "Engines", "check_not_shared", "describe_url", "own_engine"]
+__all__ = [
+    "CASCADES",
+    "GALERA",
+    "Engines",
+    "causal_reads",
+    "check_not_shared",
+    "describe_url",
+    "own_engine",
+]
 
 #: Set in a pooled connection's ``info`` when the extension itself turned on
 #: SQLite's foreign keys on it, so deletes cascade.
@@ -57,6 +65,8 @@ def own_engine(instance_path: str, settings: Settings) -> sa.Engine:
         backend in ("mysql", "mariadb") and url.get_driver_name() == "pymysql"
     ):
         connect_args.setdefault("connect_timeout", 5)
+        if settings.statement_timeout is not None:
+            _statement_timeout(url, connect_args, settings.statement_timeout)
     if backend in ("mysql", "mariadb"):
         options.setdefault("pool_recycle", 3600)
     if backend == "postgresql":
@@ -82,7 +92,45 @@ def own_engine(instance_path: str, settings: Settings) -> sa.Engine:
         ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if backend in ("mysql", "mariadb") and settings.galera_causal_reads:
+        sa.event.listen(engine, "connect", causal_reads)
     return engine
+
+
+def _statement_timeout(url: sa.URL, connect_args: dict[str, t.Any], seconds: float) -> None:
+    """Bound every statement by ``seconds``, unless the application set its
+    own bound: PostgreSQL's ``statement_timeout`` rides in the startup
+    ``options``; PyMySQL stops waiting for a reply, or to send, that long."""
+    if url.get_backend_name() != "postgresql":
+        connect_args.setdefault("read_timeout", seconds)
+        connect_args.setdefault("write_timeout", seconds)
+        return
+    options = str(connect_args.get("options", url.query.get("options", "")))
+    if "statement_timeout" not in options:
+        timeout = f"-c statement_timeout={max(1, round(seconds * 1000))}"
+        connect_args["options"] = f"{options} {timeout}".strip()
+
+
+#: Set in a pooled connection's ``info``: is it a Galera node's?
+GALERA = "namedsessions_galera"
+
+
+def causal_reads(dbapi_connection: t.Any, record: t.Any) -> None:
+    """On a Galera node, make each read wait until the node has applied
+    every write the cluster committed before it (``wsrep_sync_wait = 1``):
+    a session saved through one node is then found through any other. Asked
+    once per new connection; MySQL, which has no ``wsrep_on``, answers with
+    no row."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cursor.fetchone()
+        galera = row is not None and str(row[1]).upper() == "ON"
+        if galera:
+            cursor.execute("SET SESSION wsrep_sync_wait = 1")
+    finally:
+        cursor.close()
+    record.info[GALERA] = galera
 
 
 def _missing_driver(url: sa.URL) -> str:
@@ -108,8 +156,13 @@ def describe_url(url: sa.URL) -> str:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return f"the SQLite database {url.database or ':memory:'!r}"
-    host = url.host or "localhost"
-    where = f"{host}:{url.port}" if url.port else host
+    if url.host is None and "host" in url.query:
+        # libpq's several hosts, tried in turn: host=a:5432&host=b:5432
+        hosts = url.query["host"]
+        where = ", ".join([hosts] if isinstance(hosts, str) else hosts)
+    else:
+        host = url.host or "localhost"
+        where = f"{host}:{url.port}" if url.port else host
     return f"the {backend} database {url.database or ''!r} at {where}"
 
 

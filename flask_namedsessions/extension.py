@@ -17,6 +17,8 @@ from flask import Response
 
 from . import context
 from . import logins
+from .cachedstore import CachedStore
+from .cleanup import Cleanup
 from .cli import command_group
 from .clock import Clock
 from .clock import now_ms
@@ -116,7 +118,18 @@ class NamedSessions:
             engine = own_engine(app.instance_path, settings)
             table_help = "create the session tables with 'flask namedsessions create-tables'"
         engines = Engines(lambda: engine)
-        store = Store(tables, engines, create_tables=settings.create_tables, table_help=table_help)
+        store_options: dict[str, t.Any] = {
+            "create_tables": settings.create_tables,
+            "table_help": table_help,
+            "retry": settings.retry,
+        }
+        store: Store
+        if settings.cache_url is None:
+            store = Store(tables, engines, **store_options)
+        else:
+            store = CachedStore(
+                tables, engines, settings=settings, clock=lambda: state.clock, **store_options
+            )
         state = State(settings=settings, store=store)
         interface = None
         if settings.flask_session is not None:
@@ -133,8 +146,7 @@ class NamedSessions:
         app.cli.add_command(command_group(get_state))
         if interface is not None:
             app.session_interface = interface
-            if settings.regenerate_on_login:
-                logins.connect(app)
+            logins.connect(app, regenerate=settings.regenerate_on_login)
 
 
 def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Tables, sa.Engine]:
@@ -203,7 +215,7 @@ def _collect_garbage(state: State, batch_size: int) -> t.Callable[[], None]:
 
     def run() -> None:
         try:
-            next(state.store.expired_batches(state.clock(), batch_size), 0)
+            Cleanup(state.store, state.clock, batch_size, 0.0).run(limit=1)
         except NamedSessionsError as exc:
             logger.warning("deleting expired sessions failed: %s", exc)
 

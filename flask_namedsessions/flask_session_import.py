@@ -21,8 +21,10 @@ import sqlalchemy as sa
 
 from . import ids
 from . import serialize
+from .binding import user_key
 from .clock import minutes_ms
 from .exceptions import NamedSessionsError
+from .logins import USER_ID
 from .rows import SavePlan
 from .session import check_key
 from .session_interface import PERMANENT
@@ -55,7 +57,8 @@ def _table(name: str) -> sa.TableClause:
         sa.column("id"),
         sa.column("session_id", sa.String),
         sa.column("data", sa.LargeBinary),
-        sa.column("expiry", sa.DateTime),
+        # read as stored: SQLite keeps it as text, which anything may hold
+        sa.column("expiry"),
     )
 
 
@@ -119,10 +122,11 @@ def plan_import(
     name = settings.flask_session
     if name is None:  # pragma: no cover - the command checks it first
         raise NamedSessionsError("NAMEDSESSIONS_FLASK_SESSION is not set")
-    expiry = row.expiry
-    if not isinstance(expiry, datetime.datetime):
+    old_expiry = _expiry(row.expiry)
+    if old_expiry is None:
         return None  # Flask-Session deletes a row without expiry on sight
-    old_expiry = int(expiry.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    if isinstance(old_expiry, str):
+        return old_expiry
     if old_expiry <= now:
         return None
     session_id = _session_id(row, key_prefix)
@@ -158,9 +162,39 @@ def plan_import(
         "touched_at": now,
         "expires_at": min(old_expiry, now + minutes_ms(expires)),
         "expires_min": expires,
+        "user_key": _logged_in_user(decoded),
     }
     plan.upserts = dict(sorted(upserts.items()))
     return plan
+
+
+def _expiry(value: object) -> int | str | None:
+    """A row's expiry in milliseconds, ``None`` if it has none, or why it
+    cannot be read. Flask-Session writes a naive UTC time; SQLite hands it
+    back as text."""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return "its expiry is not a time"
+    if not isinstance(value, datetime.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+def _logged_in_user(decoded: dict[str, t.Any]) -> str | None:
+    """The user that Flask-Login logged in to the session (its ``_user_id``),
+    bound as a login binds it, so that ending the user's sessions ("log out
+    everywhere") ends the imported ones too."""
+    value = decoded.get(USER_ID)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    try:
+        return user_key(str(value), "")
+    except ValueError:
+        return None
 
 
 def _session_id(row: t.Any, key_prefix: str) -> str | None:

@@ -54,7 +54,9 @@ ATTR_WINDOW = 4096
 
 _N = r"[^\t\n\f\r />\"'=]"  # in a name
 _U = r"[^\t\n\f\r >\"'=]"  # in an unquoted value
-_QUICK_VALUE = rf"=(?:\"[^\"]*\"|'[^']*'|{_U}+(?=[\t\n\f\r >]))"
+#: a quoted value must be followed by what may follow it without a parse
+#: error, or the next name would hide inside the run that follows
+_QUICK_VALUE = rf"=(?:(?:\"[^\"]*\"|'[^']*')(?=[\t\n\f\r />])|{_U}+(?=[\t\n\f\r >]))"
 _QUICK_ATTR = rf"{_N}+(?:{_QUICK_VALUE})?"
 _QUICK_TAIL = rf"[^>\"'=]*(?:{_N}{_QUICK_VALUE}[^>\"'=]*)*>"
 _QUICK_REST = rf"{_N}*(?:>|[\t\n\f\r /]{_QUICK_TAIL})"

@@ -9,6 +9,10 @@ every variable.
 Times are integer milliseconds since the epoch: exact, cheap to compare and the
 same on every database.
 
+A lease row says which process runs the cleanup, and until when: a lock
+that every database replicates, Galera included (where ``GET_LOCK`` is not
+replicated), and that lapses by itself when its holder dies.
+
 A session bound to a user carries the application's user key (``user_key``,
 indexed, so that a user's sessions are found without a scan) and, when the
 application asks for them, the device details recorded with it.
@@ -59,13 +63,20 @@ class Tables:
 
     sessions: sa.Table
     variables: sa.Table
+    #: one row per task that one process at a time may run (the cleanup)
+    leases: sa.Table
 
 
 def _define(metadata: sa.MetaData, prefix: str) -> Tables:
     sessions_name = f"{prefix}sessions"
     variables_name = f"{prefix}variables"
+    leases_name = f"{prefix}leases"
     if sessions_name in metadata.tables:
-        return Tables(metadata.tables[sessions_name], metadata.tables[variables_name])
+        return Tables(
+            metadata.tables[sessions_name],
+            metadata.tables[variables_name],
+            metadata.tables[leases_name],
+        )
     table_kw: dict[str, t.Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
     sessions = sa.Table(
         sessions_name,
@@ -107,7 +118,15 @@ def _define(metadata: sa.MetaData, prefix: str) -> Tables:
         sa.Column("value", _LONG_TEXT, nullable=False),
         **table_kw,
     )
-    return Tables(sessions, variables)
+    leases = sa.Table(
+        leases_name,
+        metadata,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("holder", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        **table_kw,
+    )
+    return Tables(sessions, variables, leases)
 
 
 def define_tables(metadata: sa.MetaData | None, prefix: str) -> Tables:

@@ -2,20 +2,25 @@
 
 :class:`Runner` owns the engines, creates the tables on first use, and turns a
 database error into :exc:`SessionStoreError` in :meth:`Runner._run` and
-nowhere else (:mod:`.dberrors` judges them). What the SQL does lives in
-:mod:`.store`.
+nowhere else (:mod:`.dberrors` judges them, and :mod:`.backoff` says how
+often and how long a write that may pass is tried again). What the SQL does
+lives in :mod:`.store`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import typing as t
 
 import sqlalchemy as sa
 
 from . import dberrors
+from .backoff import RetryPolicy
 from .engine import describe_url
 from .exceptions import SessionStoreError
+from .leases import LeaseStatements
 from .schema import create_tables
 from .statements import Statements
 from .userstatements import UserStatements
@@ -27,6 +32,8 @@ if t.TYPE_CHECKING:
     from .models import Tables
 
 __all__ = ["Runner"]
+
+logger = logging.getLogger("flask_namedsessions")
 
 _T = t.TypeVar("_T")
 
@@ -40,6 +47,8 @@ class Runner:
         report, such as :meth:`stats`, never create them).
     :param table_help: how to create missing tables, for the error that
         says they are missing.
+    :param retry: how often and how long an operation that failed for a
+        passing reason is run again.
     """
 
     def __init__(
@@ -49,7 +58,9 @@ class Runner:
         *,
         create_tables: bool,
         table_help: str = "create the session tables with 'flask namedsessions create-tables'",
+        retry: RetryPolicy | None = None,
     ) -> None:
+        self.retry = retry or RetryPolicy()
         self.tables = tables
         self.engines = engines
         self._create_tables = create_tables
@@ -57,6 +68,7 @@ class Runner:
         self._ready = False
         self._statements: Statements | None = None
         self._user_statements: UserStatements | None = None
+        self._lease_statements: LeaseStatements | None = None
         self._lock = threading.Lock()
 
     @property
@@ -93,6 +105,14 @@ class Runner:
             self._user_statements = statements
         return statements
 
+    @property
+    def lease_sql(self) -> LeaseStatements:
+        statements = self._lease_statements
+        if statements is None:
+            statements = LeaseStatements(self.tables.leases, self.engines.engine.dialect)
+            self._lease_statements = statements
+        return statements
+
     def dispose(self) -> None:
         """Close the pooled connections (tests, forks, shutdown)."""
         self.engines.dispose()
@@ -111,23 +131,35 @@ class Runner:
         func: t.Callable[[], _T],
         retry: t.Callable[[BaseException], bool] = dberrors.never,
     ) -> _T:
-        """Run ``func``, once more if ``retry`` says its database error may
-        pass; a database error that stays is a :exc:`SessionStoreError` saying
-        which ``operation`` failed."""
-        for last in (False, True):
+        """Run ``func``, again after a pause while ``retry`` says its database
+        error may pass and the retry policy allows; a database error that
+        stays is a :exc:`SessionStoreError` saying which ``operation``
+        failed."""
+        started = time.monotonic()
+        failed = 0
+        while True:
             try:
                 return func()
             except Exception as exc:
                 if not dberrors.is_database_error(exc):
                     raise
-                if last or not retry(exc):
+                failed += 1
+                pause = self.retry.pause(failed, started) if retry(exc) else None
+                if pause is None:
                     raise self._error(operation, exc) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                # the message carries no statement parameters
+                logger.info(
+                    "%s; attempt %d of %d",
+                    dberrors.store_error(operation, exc),
+                    failed + 1,
+                    self.retry.attempts,
+                )
+            time.sleep(pause)
 
     def _error(self, operation: str, exc: BaseException) -> SessionStoreError:
         """The error for ``exc``: a missing table by its name and how to
         create it; a failed connection with where the database is."""
-        names = (self.tables.sessions.name, self.tables.variables.name)
+        names = (self.tables.sessions.name, self.tables.variables.name, self.tables.leases.name)
         table = dberrors.missing_table(exc, names)
         if table is not None:
             return SessionStoreError(
@@ -135,12 +167,24 @@ class Runner:
             )
         return dberrors.store_error(operation, exc, describe_url(self.engines.engine.url))
 
-    def _in_transaction(self, operation: str, func: t.Callable[[Connection], _T]) -> _T:
+    def _in_transaction(
+        self,
+        operation: str,
+        func: t.Callable[[Connection], _T],
+        retry: t.Callable[[BaseException], bool] = dberrors.transient,
+        *,
+        create: bool = True,
+    ) -> _T:
+        """Run ``func`` in one transaction, from the start again where
+        ``retry`` allows (by default, when it failed whole: pass
+        :func:`.dberrors.idempotent` only where running twice ends as once);
+        the tables are created first if ``create``."""
+
         def attempt() -> _T:
-            with self._split()[1].begin() as conn:
+            with self._split(create)[1].begin() as conn:
                 return func(conn)
 
-        return self._run(operation, attempt)
+        return self._run(operation, attempt, retry)
 
     def _read(
         self, operation: str, func: t.Callable[[Connection], _T], *, create: bool = True
@@ -149,4 +193,4 @@ class Runner:
             with self._split(create)[0].connect() as conn:
                 return func(conn)
 
-        return self._run(operation, attempt, dberrors.dead_connection)
+        return self._run(operation, attempt, dberrors.idempotent)

@@ -3,7 +3,7 @@ to date.
 
 Where the extension owns the schema (``NAMEDSESSIONS_CREATE_TABLES``, and
 ``flask namedsessions create-tables``), a table created by an earlier version
-gains the columns and indexes added since: each is nullable, so adding it is
+gains the tables, columns and indexes added since: each is nullable, so adding it is
 cheap on every database and old rows need nothing. With migrations, Alembic's
 autogenerate finds the same difference.
 """
@@ -23,12 +23,12 @@ __all__ = ["create_tables"]
 def create_tables(engine: sa.Engine, tables: Tables) -> None:
     """Create the tables that are missing, and the columns and indexes that
     an existing sessions table lacks."""
-    both = [tables.sessions, tables.variables]
+    every = [tables.sessions, tables.variables, tables.leases]
     try:
-        tables.sessions.metadata.create_all(engine, tables=both)
+        tables.sessions.metadata.create_all(engine, tables=every)
     except sa.exc.DBAPIError:
         # Another process created them between the check and the CREATE.
-        if not sa.inspect(engine).has_table(tables.variables.name):
+        if not all(sa.inspect(engine).has_table(table.name) for table in every):
             raise
     try:
         _add_missing(engine, tables.sessions)

@@ -69,8 +69,18 @@ def check_var(session: str, var: object) -> None:
 def check_key(session: str, key: object) -> None:
     """Raise :exc:`SessionValueError` unless ``key`` may name a variable of a
     session whose values live in a dict (``flask.session``'s) rather than in
-    ``g``: any ``str`` the tables can hold, so no identifier rule."""
-    if isinstance(key, str) and len(key) <= VAR_NAME_LENGTH and "\x00" not in key:
+    ``g``: any ``str`` the tables can hold, so no identifier rule.
+
+    MariaDB and MySQL drop a name's trailing spaces and compare names as if
+    padded with spaces, so ``"cart "`` would come back as ``"cart"`` and
+    overwrite it there: such a key is refused on every database alike.
+    """
+    if (
+        isinstance(key, str)
+        and len(key) <= VAR_NAME_LENGTH
+        and "\x00" not in key
+        and not key.endswith(" ")
+    ):
         try:
             key.encode("utf-8")
         except UnicodeEncodeError:
@@ -79,7 +89,8 @@ def check_key(session: str, key: object) -> None:
             return
     raise SessionValueError(
         f"cannot use key {key!r} in session {session!r}: a key must be a str of"
-        f" at most {VAR_NAME_LENGTH} characters that UTF-8 can encode, without NUL",
+        f" at most {VAR_NAME_LENGTH} characters that UTF-8 can encode, without NUL"
+        " or a trailing space",
         session=session,
         var=str(key),
     )
@@ -247,7 +258,8 @@ class NamedSession(MutableMapping[str, t.Any]):
         """Delete the stored session now and expire its cookie."""
         record = self._record
         if record.stored is not None and not self.ended:
-            self._store.delete(self.name, record.row_id)
+            keys = dict.fromkeys((record.stored.key, record.key))
+            self._store.delete(self.name, record.row_id, tuple(keys), guard=record.stored.key)
         if record.replaces_row is not None:
             self._store.delete(self.name, record.replaces_row)
             record.replaces_row = None

@@ -21,8 +21,10 @@ from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 
 from . import context
-from .config import valid_time
 from .exceptions import NamedSessionsError
+from .rules import samesite as config_samesite
+from .rules import valid_time
+from .tracking import presented_ids
 
 if t.TYPE_CHECKING:
     from flask import Request
@@ -46,7 +48,6 @@ __all__ = [
 #: therefore not one of the session's keys.
 PERMANENT = "_permanent"
 
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _ATTRIBUTE_RE = re.compile(r"[^;,\s\x00-\x1f\x7f]+\Z")
 
 
@@ -94,13 +95,9 @@ def flask_session_settings(app: Flask, settings: Settings) -> FlaskSessionSettin
     name = settings.flask_session
     if name is None:  # pragma: no cover - init_app asks only when it is set
         raise ValueError("NAMEDSESSIONS_FLASK_SESSION is not set")
-    samesite = config.get("SESSION_COOKIE_SAMESITE")
+    samesite = config_samesite("SESSION_COOKIE_SAMESITE", config.get("SESSION_COOKIE_SAMESITE"))
     if samesite is None:
         samesite = settings.cookie.samesite
-    elif not isinstance(samesite, str) or samesite.lower() not in _SAMESITE:
-        _fail("SESSION_COOKIE_SAMESITE", "None, 'Lax', 'Strict' or 'None'", samesite)
-    else:
-        samesite = _SAMESITE[samesite.lower()]
     path = config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/"
     options = dataclasses.replace(
         settings.cookie,
@@ -251,6 +248,21 @@ class ServerSession(SessionMixin):
 
     # -- the end of the request --------------------------------------------------
 
+    def _carry_on(self) -> None:
+        """Open the session at the end of a request that brought its ID in a
+        link (one SELECT) though the view never touched it, so that the
+        page's links and forms carry it on: a visitor without cookies would
+        lose it on any page that does not use ``flask.session``."""
+        sessions = self._sessions
+        config = self._config
+        if self._named is not None or config.mode == "cookie":
+            return
+        if sessions.closing is not context.Closing.OPEN:
+            return
+        offered = presented_ids(sessions.request, sessions.settings, config.name, config.mode)
+        if offered.param is not None:
+            self._open()
+
     def _finish(self) -> None:
         """Decide, before the save, what the session keeps: nothing, and it
         is not stored (or ended, if it was); else its timeout and cookie
@@ -307,6 +319,7 @@ class NamedSessionInterface(SessionInterface):
             response.vary.add("Cookie")
         if not isinstance(session, ServerSession):
             return
+        session._carry_on()
         sent = self._close(session._sessions, response)
         if sent is not response:
             _take_over(response, sent)

@@ -8,6 +8,7 @@ share one short transaction at its end. Database errors become
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from . import dberrors
@@ -123,8 +124,10 @@ class Store(Runner):
         """Write every plan in one transaction; all or nothing.
 
         Rows are locked in one order (sessions by ``row_id``, variables by
-        name), and a save that still meets a deadlock, or a session deleted
-        under it, is run once more from the start.
+        name), and a save that still meets a deadlock, a conflict, a session
+        deleted under it or a dropped connection is run again from the
+        start: a plan run twice ends as if run once, so a save whose
+        ``COMMIT`` went through unseen may run again.
         """
         operation = "saving session " + ", ".join(repr(p.name) for p in plans)
         single = len(plans) == 1 and plans[0].is_one_statement()
@@ -148,7 +151,8 @@ class Store(Runner):
             result = conn.execute(sql.create(), plan.create)
             if not sql.inserted(result):
                 # The same explicit ID was created by a request running beside
-                # this one: join that session instead of failing.
+                # this one (or by this save, before its connection dropped):
+                # join that session instead of failing.
                 joined = conn.execute(sql.row_by_key(), {"key": plan.create["key"]}).scalar()
                 if joined is None:
                     return SaveOutcome(gone=True)
@@ -160,11 +164,19 @@ class Store(Runner):
             params.update(guard, row_id_=row_id, seal_by_=plan.clear_seal_by)
             stmt = sql.update(tuple(plan.update), plan.rotation, clears)
             if conn.execute(stmt, params).rowcount == 0:
-                new_id = self._successor(conn, plan, row_id) if plan.rotation else None
-                if new_id is None:
-                    return SaveOutcome(gone=True)
-                outcome = SaveOutcome(new_id=new_id)
-                guard["guard"] = ids.lookup_key(plan.name, new_id)
+                row = None
+                if "key" in plan.update:
+                    row = conn.execute(sql.current(), {"row_id": row_id}).first()
+                if row is not None and row.key == plan.update["key"]:
+                    # Only this request knows its new key: this save wrote it
+                    # before its connection dropped.
+                    guard["guard"] = row.key
+                else:
+                    new_id = self._successor(row, plan, row_id) if plan.rotation else None
+                    if new_id is None:
+                        return SaveOutcome(gone=True)
+                    outcome = SaveOutcome(new_id=new_id)
+                    guard["guard"] = ids.lookup_key(plan.name, new_id)
             elif "key" in plan.update:
                 guard["guard"] = plan.update["key"]
         if plan.upserts and plan.create is not None and row_id == plan.row_id:
@@ -208,12 +220,11 @@ class Store(Runner):
 
         return self._in_transaction("importing sessions", create)
 
-    def _successor(self, conn: Connection, plan: SavePlan, row_id: str) -> str | None:
-        """The ID another request's rotation gave session ``row_id`` while
-        this one rotated it too, if this request's old ID opens it; else
-        ``None`` (the session was regenerated, ended, or rotated twice since),
-        and the request writes nothing to it."""
-        row = conn.execute(self.sql.current(), {"row_id": row_id}).first()
+    def _successor(self, row: t.Any, plan: SavePlan, row_id: str) -> str | None:
+        """The ID another request's rotation gave session ``row_id`` (now
+        ``row``) while this one rotated it too, if this request's old ID
+        opens it; else ``None`` (the session was regenerated, ended, or
+        rotated twice since), and the request writes nothing to it."""
         if row is None or plan.rotated_from is None:
             return None
         opened = ids.open_successor(plan.name, row_id, plan.rotated_from, row.successor or "")
@@ -240,16 +251,22 @@ class Store(Runner):
         if not self._cascades(conn):
             conn.execute(sql.delete_variables(orphans_only=True), params)
 
-    def delete(self, name: str, row_id: str) -> None:
-        """Delete one session now (``session_end``)."""
+    def delete(
+        self, name: str, row_id: str, keys: t.Sequence[str] = (), *, guard: str | None = None
+    ) -> None:
+        """Delete one session now (``session_end``); with ``guard``, only while
+        that key still opens it, so that a request from before a
+        ``regenerate_id`` (a login) cannot end the session it became. ``keys``
+        are the lookup keys that open it, for a cache in front of the tables."""
         sql = self.sql
+        params = {"row_id": row_id} if guard is None else {"row_id": row_id, "guard": guard}
 
         def delete(conn: Connection) -> None:
-            conn.execute(sql.delete_session(), {"row_id": row_id})
+            conn.execute(sql.delete_session(guard is not None), params)
             if not self._cascades(conn):
-                conn.execute(sql.delete_variables(orphans_only=False), {"row_id": row_id})
+                conn.execute(sql.delete_variables(orphans_only=True), params)
 
-        self._in_transaction(f"ending session {name!r}", delete)
+        self._in_transaction(f"ending session {name!r}", delete, dberrors.idempotent)
 
     def end_user_sessions(
         self,
@@ -304,10 +321,13 @@ class Store(Runner):
             with (self.engine if returning else tx_engine).begin() as conn:
                 return remove(conn, returning)
 
-        return self._run("ending the sessions of a user", attempt, dberrors.is_deadlock)
+        # Not after a dropped connection: a COMMIT that went through unseen
+        # would leave nothing to report the second time.
+        return self._run("ending the sessions of a user", attempt, dberrors.transient)
 
-    def expired_batches(self, now: int, batch_size: int) -> t.Iterator[int]:
-        """Delete expired sessions batch by batch, yielding each batch's count.
+    def expired_batches(self, now: int, batch_size: int, pause: float = 0.0) -> t.Iterator[int]:
+        """Delete expired sessions batch by batch, yielding each batch's count,
+        ``pause`` seconds apart.
 
         Each batch is one DELETE that picks the oldest expired rows and checks
         their expiry again as it deletes them, so a session touched meanwhile
@@ -323,11 +343,34 @@ class Store(Runner):
             return count
 
         while True:
-            count = self._in_transaction("deleting expired sessions", batch)
+            count = self._in_transaction("deleting expired sessions", batch, dberrors.idempotent)
             if count:
                 yield count
             if count < batch_size:
                 return
+            if pause:
+                time.sleep(pause)
+
+    def hold_lease(self, name: str, holder: str, now: int, until: int) -> bool:
+        """Take lease ``name`` for ``holder`` until ``until``, or keep it that
+        long if ``holder`` has it: did it? (See :mod:`.leases`.)"""
+        sql = self.lease_sql
+        return self._in_transaction(
+            f"taking the {name} lease",
+            lambda conn: sql.hold(conn, name, holder, now, until),
+            dberrors.idempotent,
+            create=False,
+        )
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give lease ``name`` back, if ``holder`` still holds it."""
+        sql = self.lease_sql
+        self._in_transaction(
+            f"giving back the {name} lease",
+            lambda conn: sql.release(conn, name, holder),
+            dberrors.idempotent,
+            create=False,
+        )
 
     def _delete_orphans(self, conn: Connection) -> None:
         """Variables left by a cascade that SQLite skipped (an application's

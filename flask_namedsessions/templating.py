@@ -16,6 +16,7 @@ from .exceptions import SessionNotStarted
 from .ids import check_name
 from .rewrite import hidden_input
 from .session import NamedSession
+from .session_interface import named_flask_session
 from .urls import is_same_origin
 from .urls import Origin
 from .urls import url_with_params
@@ -24,11 +25,15 @@ __all__ = ["session_hidden_input", "session_url", "template_globals"]
 
 
 def _started(name: str) -> tuple[context.RequestSessions, NamedSession]:
-    """This request's sessions and the started session ``name``."""
+    """This request's sessions and the started session ``name``; the one
+    behind ``flask.session`` is opened on demand, as a page may carry its ID
+    without the view having touched ``flask.session``."""
     check_name(name)
     found = context.current()
     if found is None:
         raise SessionNotStarted(name)
+    if name == found.settings.flask_session and name not in found.sessions:
+        return found, named_flask_session()
     return found, found.get(name)
 
 

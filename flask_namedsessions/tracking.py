@@ -35,6 +35,7 @@ __all__ = [
     "effective_modes",
     "from_this_site",
     "presented_ids",
+    "reads_cookie",
     "reads_param",
 ]
 
@@ -204,10 +205,29 @@ def _param_id(request: Request, settings: Settings, name: str) -> str | None:
     return None
 
 
-def presented_ids(request: Request, settings: Settings, name: str, mode: TrackingMode) -> Offered:
-    """The IDs in the cookie and, where ``mode`` takes one, the parameter;
-    the parameter is looked for only when there is no cookie."""
-    found = _cookie_id(request, settings, name)
+def reads_cookie(mode: TrackingMode, *, with_cookie: bool) -> bool:
+    """Is the cookie read for a session tracked so? Only where it is one of
+    the session's channels: a session tracked by link (without
+    ``use_cookie=True``) or by none never sets one, so a cookie of its name
+    can only have been put there by someone else (a sibling subdomain)."""
+    return mode in ("cookie", "auto") or (mode == "link" and with_cookie)
+
+
+def presented_ids(
+    request: Request,
+    settings: Settings,
+    name: str,
+    mode: TrackingMode,
+    *,
+    with_cookie: bool = False,
+) -> Offered:
+    """The IDs in the cookie, where the session is tracked by one, and, where
+    ``mode`` takes one, the parameter; the parameter is looked for only when
+    there is no cookie."""
+    if reads_cookie(mode, with_cookie=with_cookie):
+        found = _cookie_id(request, settings, name)
+    else:
+        found = Offered()
     if found.cookie is not None or found.tossed or not reads_param(mode, request, settings):
         return found
     return Offered(param=_param_id(request, settings, name))

@@ -22,6 +22,7 @@ from .extension import get_state
 from .models import ROW_ID_LENGTH
 from .rows import RemovedSession
 from .rows import SessionInfo
+from .session_interface import named_flask_session
 
 __all__ = ["end_user_session", "end_user_sessions", "user_sessions"]
 
@@ -30,6 +31,18 @@ _HANDLE_RE = re.compile(rf"[0-9a-f]{{{ROW_ID_LENGTH}}}\Z")
 
 def _current() -> context.RequestSessions | None:
     return context.current() if has_request_context() else None
+
+
+def _started_here() -> frozenset[str]:
+    """The handles of the stored sessions this request started, the one
+    behind ``flask.session`` included even if the view has not used it yet
+    (it is opened for that: one SELECT at most)."""
+    sessions = _current()
+    if sessions is None:
+        return frozenset()
+    if sessions.closed_by_interface:
+        named_flask_session()
+    return sessions.stored_rows()
 
 
 def _ended(removed: list[RemovedSession]) -> int:
@@ -57,8 +70,7 @@ def user_sessions(user: str | int, *, name: str | None = None) -> list[SessionIn
         ids.check_name(name)
     state = get_state()
     found = state.store.user_sessions(key, name, state.clock(), state.settings.absolute_timeout)
-    sessions = _current()
-    current = sessions.stored_rows() if sessions is not None else frozenset()
+    current = _started_here()
     if not current:
         return found
     return [dataclasses.replace(info, current=info.handle in current) for info in found]
@@ -86,8 +98,7 @@ def end_user_sessions(
     if name is not None:
         ids.check_name(name)
     state = get_state()
-    sessions = _current()
-    keep = sessions.stored_rows() if keep_current and sessions is not None else frozenset()
+    keep = _started_here() if keep_current else frozenset()
     removed = state.store.end_user_sessions(
         key, name=name, keep=keep, now=state.clock(), absolute=state.settings.absolute_timeout
     )

@@ -15,6 +15,7 @@ from flask import Flask
 
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_start
+from flask_namedsessions.engine import describe_url
 from flask_namedsessions.extension import get_state
 from tests.conftest import Clock
 from tests.conftest import ROOT
@@ -327,3 +328,25 @@ def test_user_commands_refuse_bad_arguments(app: Flask, command: str) -> None:
     assert result.output.splitlines()[-1] == (
         "Error: Invalid value for '--name': use 1 to 64 characters from A-Z a-z 0-9 _ . -"
     )
+
+
+@pytest.mark.parametrize(
+    ("uri", "where"),
+    [
+        (
+            "postgresql+psycopg://app:secret@/sessions?host=db1:5432&host=db2:5433"
+            "&target_session_attrs=read-write",
+            "the postgresql database 'sessions' at db1:5432, db2:5433",
+        ),
+        (
+            "postgresql+psycopg://app:secret@/sessions?host=db1,db2&port=5432,5433",
+            "the postgresql database 'sessions' at db1,db2",
+        ),
+        (
+            "postgresql+psycopg://app:secret@db1/sessions",
+            "the postgresql database 'sessions' at db1",
+        ),
+    ],
+)
+def test_error_names_every_host_of_a_multi_host_url(uri: str, where: str) -> None:
+    assert describe_url(sa.make_url(uri)) == where

@@ -61,6 +61,24 @@ def test_defaults_are_applied_without_overriding(tmp_path: t.Any) -> None:
             "yes",
             "NAMEDSESSIONS_RECORD_USER_AGENT must be True or False, got 'yes'",
         ),
+        (
+            "NAMEDSESSIONS_RETRY_ATTEMPTS",
+            0,
+            "NAMEDSESSIONS_RETRY_ATTEMPTS must be a positive integer, got 0",
+        ),
+        ("NAMEDSESSIONS_RETRY_BACKOFF", -1, "NAMEDSESSIONS_RETRY_BACKOFF must be a number >= 0"),
+        ("NAMEDSESSIONS_RETRY_LIMIT", "2", "NAMEDSESSIONS_RETRY_LIMIT must be a number >= 0"),
+        (
+            "NAMEDSESSIONS_STATEMENT_TIMEOUT",
+            -5,
+            "NAMEDSESSIONS_STATEMENT_TIMEOUT must be a number >= 0",
+        ),
+        ("NAMEDSESSIONS_CLEANUP_PAUSE", None, "NAMEDSESSIONS_CLEANUP_PAUSE must be a number >= 0"),
+        (
+            "NAMEDSESSIONS_GALERA_CAUSAL_READS",
+            "on",
+            "NAMEDSESSIONS_GALERA_CAUSAL_READS must be True or False, got 'on'",
+        ),
     ],
 )
 def test_bad_config_value_names_the_key(

@@ -107,6 +107,7 @@ def test_a_user_agent_is_cut_and_cleaned(make_app: t.Callable[..., Flask]) -> No
         ("::ffff:198.51.100.9", "198.51.100.9", "198.51.100.0"),
         ("fe80::1%eth0", "fe80::1", "fe80::"),
         ("::1", "::1", "::"),
+        ("2002:cb00:7105::1", "2002:cb00:7105::1", "2002:cb00:7100::"),  # 6to4, 203.0.113.5
         ("unix:/run/app.sock", None, None),
         ("", None, None),
         (None, None, None),

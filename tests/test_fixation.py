@@ -131,6 +131,25 @@ def test_parameter_from_this_site_loads_the_session(
         assert response.text == f"load attacker True {planted}"
 
 
+@pytest.mark.parametrize(
+    ("mode", "reads"),
+    [("cookie", True), ("link-cookie", True), ("auto", True), ("link", False), ("none", False)],
+)
+def test_a_cookie_is_read_only_by_a_session_it_tracks(app: Flask, mode: str, reads: bool) -> None:
+    # A session tracked by link or by none never sets its cookie: one that
+    # comes was put there by someone else, a sibling subdomain tossing it.
+    planted = plant(app, mode)
+    victim = app.test_client()
+    victim.set_cookie("session_cart", planted)
+    for headers in [{}, *FROM_THIS_SITE]:
+        reply = victim.get(f"/own?mode={mode}&owner=victim", headers=headers)
+        result, owner, _, session_id = reply.text.split()
+        if reads:
+            assert (result, owner, session_id) == ("load", "attacker", planted)
+        else:
+            assert (result, owner) == ("new", "victim") and session_id != planted
+
+
 def test_auto_mode_writes_a_parameter_id_into_the_cookie_only_from_this_site(app: Flask) -> None:
     ada = plant(app, "auto")
     url = f"/own?mode=auto&_session:cart={ada}"

@@ -20,8 +20,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import StringField
 
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import get_session
 from flask_namedsessions import NamedSessions
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 from tests.test_flask_session import cookie_of
 
@@ -202,6 +204,29 @@ def test_flask_wtf_csrf_token_and_flash_live_in_the_session(
     assert other.status_code == 400 and "The CSRF session token is missing." in other.text
 
 
+@pytest.mark.parametrize("regenerate", [True, False])
+def test_a_csrf_token_seen_before_login_is_dead_after_it(
+    login_app: t.Callable[..., Flask], regenerate: bool
+) -> None:
+    # The session's CSRF secret is replaced at login, as its ID is: whoever
+    # planted the session, and took a token from it, forges no form after.
+    app = login_app(csrf=True, NAMEDSESSIONS_REGENERATE_ON_LOGIN=regenerate)
+    attacker = app.test_client()
+    field = attacker.get("/note").text
+    token = field.split('value="', 1)[1].split('"', 1)[0]
+    planted = attacker.get_cookie("session")
+    assert planted is not None
+    victim = with_cookie(app, planted.value)
+    assert victim.get("/login/ada").status_code == 200
+    forged = victim.post("/note", data={"note": "x", "csrf_token": token})
+    if not regenerate:  # neither the ID nor the secret changes
+        assert forged.text == "saved"
+        return
+    assert forged.status_code == 400 and "The CSRF session token is missing." in forged.text
+    own = victim.get("/note").text.split('value="', 1)[1].split('"', 1)[0]
+    assert victim.post("/note", data={"note": "mine", "csrf_token": own}).text == "saved"
+
+
 def test_a_login_by_remember_cookie_changes_a_planted_id(
     login_app: t.Callable[..., Flask],
 ) -> None:
@@ -217,3 +242,74 @@ def test_a_login_by_remember_cookie_changes_a_planted_id(
     assert response.text == "ada"
     assert cookie_of(response) not in (None, planted)
     assert with_cookie(app, planted).get("/me").text == "None"
+
+
+def test_a_login_binds_the_session_to_the_user_and_a_logout_unbinds_it(
+    login_app: t.Callable[..., Flask],
+) -> None:
+    app = login_app()
+    client = app.test_client()
+    client.get("/login/ada")
+    with app.test_request_context():
+        (info,) = user_sessions("ada")
+    assert info.name == "main"
+    client.get("/logout")
+    with app.test_request_context():
+        assert user_sessions("ada") == []
+
+
+@pytest.mark.parametrize(("protection", "logged_out"), [("strong", True), ("basic", False)])
+def test_strong_session_protection_unbinds_like_a_logout(
+    login_app: t.Callable[..., Flask], protection: str, logged_out: bool
+) -> None:
+    # Flask-Login drops the login without its user_logged_out signal.
+    app = login_app(SESSION_PROTECTION=protection)
+    client = app.test_client()
+    client.get("/plant")  # a key that outlives the login
+    client.get("/login/ada", headers={"User-Agent": "phone"})
+    before = client.get_cookie("session")
+    assert before is not None
+    moved = client.get("/me", headers={"User-Agent": "elsewhere"})
+    assert moved.text == ("None" if logged_out else "ada")
+    with app.test_request_context():
+        assert len(user_sessions("ada")) == (0 if logged_out else 1)
+    after = client.get_cookie("session")
+    assert after is not None and (after.value != before.value) == logged_out
+    assert client.get("/me", headers={"User-Agent": "phone"}).text == moved.text
+    # a session nobody logged in to keeps its ID
+    anonymous = app.test_client()
+    anonymous.get("/plant")
+    planted = anonymous.get_cookie("session")
+    assert anonymous.get("/me", headers={"User-Agent": "elsewhere"}).text == "None"
+    assert anonymous.get_cookie("session") == planted
+
+
+@pytest.mark.parametrize("regenerate", [True, False])
+def test_log_out_everywhere_ends_a_session_bound_at_login(
+    login_app: t.Callable[..., Flask], regenerate: bool
+) -> None:
+    app = login_app(NAMEDSESSIONS_REGENERATE_ON_LOGIN=regenerate)
+    phone, laptop = app.test_client(), app.test_client()
+    phone.get("/login/ada")
+    laptop.get("/login/ada")
+    other = app.test_client()
+    other.get("/login/bob")
+    with app.test_request_context():
+        assert len(user_sessions("ada")) == 2
+        assert end_user_sessions("ada") == 2
+    assert phone.get("/me").text == "None"
+    assert laptop.get("/me").text == "None"
+    assert other.get("/me").text == "bob"
+
+
+def test_a_login_by_remember_cookie_binds_the_new_session(
+    login_app: t.Callable[..., Flask],
+) -> None:
+    app = login_app()
+    client = app.test_client()
+    client.get("/login/ada?remember=1")
+    client.delete_cookie("session")
+    assert client.get("/me").text == "ada"
+    with app.test_request_context():
+        # the cookie's new session joins the one whose cookie was dropped
+        assert len(user_sessions("ada")) == 2

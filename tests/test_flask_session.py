@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import g
+from flask import redirect
+from flask import render_template_string
 from flask import request
 from flask import session
 
@@ -138,6 +140,7 @@ def test_a_key_removed_then_tracked_again_starts_without_its_value(app: Flask) -
         ("x" * 129, "'" + "x" * 129 + "'"),
         ("a\x00b", "'a\\x00b'"),
         ("\ud800", "'\\ud800'"),
+        ("cart ", "'cart '"),
     ],
 )
 def test_a_key_the_tables_cannot_hold_names_session_and_key(
@@ -147,8 +150,24 @@ def test_a_key_the_tables_cannot_hold_names_session_and_key(
         session[key] = 1
     assert str(info.value) == (
         f"cannot use key {shown} in session 'main': a key must be a str of at most"
-        " 128 characters that UTF-8 can encode, without NUL"
+        " 128 characters that UTF-8 can encode, without NUL or a trailing space"
     )
+
+
+def test_keys_that_differ_only_in_white_space_stay_apart(app: Flask) -> None:
+    # MariaDB would read "cart " as "cart": a key never ends in a space, and
+    # other white space is kept on every database.
+    keys = ["cart", " cart", "cart\t", "cart\u3000", "cart\xa0", "cart\n"]
+
+    @app.route("/many")
+    def many() -> str:
+        for i, key in enumerate(keys):
+            session[key] = i
+        return ""
+
+    client = app.test_client()
+    client.get("/many")
+    assert client.get("/dump").json == {key: i for i, key in enumerate(keys)}
 
 
 def test_g_backed_sessions_keep_the_identifier_rule(app: Flask) -> None:
@@ -419,7 +438,8 @@ def test_samesite_unset_takes_namedsessions_cookie_samesite(
         (
             "SESSION_COOKIE_SAMESITE",
             "invalid",
-            "SESSION_COOKIE_SAMESITE must be None, 'Lax', 'Strict' or 'None', got 'invalid'",
+            "SESSION_COOKIE_SAMESITE must be 'Lax', 'Strict', 'None' (in any case) or None,"
+            " got 'invalid'",
         ),
         (
             "SESSION_COOKIE_DOMAIN",
@@ -507,6 +527,72 @@ def test_flask_session_travels_by_link_when_configured(make_app: t.Callable[...,
     again = client.get(link, headers={"Sec-Fetch-Site": "same-origin"})
     assert "n=2" in again.text
     assert again.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("mode", ["link", "auto"])
+def test_a_page_that_never_touches_the_session_carries_it_on(
+    make_app: t.Callable[..., Flask], sql_count: t.Any, mode: str
+) -> None:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", NAMEDSESSIONS_FLASK_SESSION_TRACKING=mode)
+    app.add_url_rule("/n", "n", lambda: repr(session.get("n")))
+    app.add_url_rule("/away", "away", lambda: redirect("/n"))
+
+    @app.route("/set")
+    def set_() -> t.Any:
+        session["n"] = 1
+        return get_session("main").id
+
+    @app.route("/about")
+    def about() -> t.Any:
+        return '<a href="/n">n</a>', {"Content-Type": "text/html"}
+
+    client = app.test_client(use_cookies=False)
+    session_id = client.get("/set").text
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    log = sql_count(app)
+    page = client.get("/about", query_string={"_session:main": session_id}, headers=same_origin)
+    assert page.text == f'<a href="/n?_session:main={session_id}">n</a>'
+    assert len(log.reads) == 1 and log.count == 1
+    away = client.get("/away", query_string={"_session:main": session_id}, headers=same_origin)
+    assert away.headers["Location"] == f"/n?_session:main={session_id}"
+    assert client.get(away.headers["Location"], headers=same_origin).text == "1"
+    log.reset()
+    assert client.get("/about").text == '<a href="/n">n</a>'
+    elsewhere = client.get("/about", query_string={"_session:main": session_id})
+    assert elsewhere.text == '<a href="/n">n</a>'
+    assert log.count == 0
+
+
+def test_template_helpers_open_the_flask_session_on_demand(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    # A page whose view never touched flask.session still carries its ID.
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", NAMEDSESSIONS_FLASK_SESSION_TRACKING="link")
+    app.add_url_rule("/n", view_func=lambda: repr(session.get("n")), methods=["GET", "POST"])
+
+    @app.route("/set")
+    def set_() -> t.Any:
+        session["n"] = 1
+        return get_session("main").id
+
+    @app.route("/page")
+    def page() -> str:
+        return render_template_string(
+            "{{ session_hidden_input('main') }}|{{ session_url('/n', 'main') }}"
+            "|{{ session_id('main') }}"
+        )
+
+    client = app.test_client(use_cookies=False)
+    session_id = client.get("/set").text
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    shown = client.get("/page", query_string={"_session:main": session_id}, headers=same_origin)
+    assert shown.status_code == 200
+    hidden, url, text = shown.text.split("|")
+    assert text == session_id
+    assert f'value="{session_id}"' in hidden
+    assert url == f"/n?_session:main={session_id}"
+    assert shown.headers["Cache-Control"] == "private, no-store"
+    assert client.get(url, headers=same_origin).text == "1"
 
 
 @pytest.mark.parametrize(

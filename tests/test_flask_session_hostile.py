@@ -13,6 +13,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from flask_namedsessions import get_session
 from flask_namedsessions.ids import is_valid_id
 from tests.test_flask_session import cookie_of
 
@@ -128,3 +129,21 @@ def test_an_id_in_a_link_from_elsewhere_is_ignored_in_auto_mode(
         f"/who?_session:main={planted}", headers={"Sec-Fetch-Site": site}
     )
     assert response.text == "None"
+
+
+def test_a_cookie_opens_nothing_when_tracked_by_link(make_app: t.Callable[..., Flask]) -> None:
+    # flask.session in "link" mode sets no cookie: a cookie of its name was
+    # put there by someone else (a sibling subdomain tossing it).
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main", NAMEDSESSIONS_FLASK_SESSION_TRACKING="link")
+
+    @app.route("/own")
+    def own() -> str:
+        session["owner"] = "attacker"
+        return get_session("main").id
+
+    app.add_url_rule("/owner", "owner", lambda: str(session.get("owner")))
+    planted = app.test_client().get("/own").text
+    victim = app.test_client()
+    victim.set_cookie("session", planted)
+    assert victim.get("/owner").text == "None"
+    assert victim.get("/owner", headers={"Sec-Fetch-Site": "same-origin"}).text == "None"

@@ -19,7 +19,9 @@ from flask_login import UserMixin
 from flask_session import Session
 from flask_sqlalchemy import SQLAlchemy
 
+from flask_namedsessions import end_user_sessions
 from flask_namedsessions import NamedSessions
+from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
 
 # Flask-Session 0.8 itself calls datetime.utcnow(), deprecated on Python 3.12.
@@ -122,6 +124,27 @@ def test_a_visitor_logged_in_under_flask_session_stays_logged_in(
     assert same.get("/me").text == "ada ['apple', {'qty': 2}] True"
 
 
+def test_an_imported_login_ends_with_log_out_everywhere(apps: t.Callable[..., Flask]) -> None:
+    before = apps("flask-session", SESSION_SERIALIZATION_FORMAT="json")
+    client = before.test_client()
+    client.get("/login/ada")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    soon = utcnow() + datetime.timedelta(hours=1)
+    # a user ID no login could bind is imported, unbound
+    add_row(before, "session:" + "l" * 43, b'{"_user_id": ["ada"], "cart": 1}', soon)
+    add_row(before, "session:" + "t" * 43, b'{"_user_id": "' + b"a" * 256 + b'"}', soon)
+
+    after = apps("namedsessions")
+    assert run_import(after).endswith("Imported 3 sessions.\n")
+    with after.app_context():
+        assert [info.name for info in user_sessions("ada")] == ["main"]
+        assert end_user_sessions("ada") == 1
+    same = after.test_client()
+    same.set_cookie("session", cookie.value)
+    assert same.get("/me").text == "None None False"
+
+
 def test_expired_undecodable_and_present_rows_are_reported_and_skipped(
     apps: t.Callable[..., Flask], sql_count: t.Any
 ) -> None:
@@ -160,6 +183,32 @@ def test_expired_undecodable_and_present_rows_are_reported_and_skipped(
     ]
     # the session ID never shows in the report
     assert "e" * 43 not in "\n".join(again) and "p" * 43 not in "\n".join(again)
+
+
+def test_a_row_whose_expiry_is_not_a_time_is_reported(apps: t.Callable[..., Flask]) -> None:
+    before = apps("flask-session", SESSION_SERIALIZATION_FORMAT="json")
+    add_row(before, "session:" + "g" * 43, b'{"a": 1}', utcnow() + datetime.timedelta(hours=1))
+    engine, _ = flask_session_table(before)
+    # SQLite keeps the expiry as text, which anything may have written; the
+    # other databases hold a time or nothing
+    hostile = "a time, honestly" if engine.dialect.name == "sqlite" else None
+    insert = sa.text(
+        "INSERT INTO sessions (session_id, data, expiry) VALUES (:sid, :data, :expiry)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"sid": "session:" + "x" * 43, "data": b'{"a": 1}', "expiry": hostile})
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT MAX(id) FROM sessions")).scalar()
+
+    after = apps("namedsessions")
+    if hostile is None:
+        expected = ["Skipped 1 expired, 0 unreadable and 0 already present."]
+    else:
+        expected = [
+            f"Skipped row {row}: its expiry is not a time.",
+            "Skipped 0 expired, 1 unreadable and 0 already present.",
+        ]
+    assert run_import(after).splitlines() == [*expected, "Imported 1 sessions."]
 
 
 def test_timeouts_follow_permanence_and_never_outlive_the_old_expiry(

@@ -98,6 +98,7 @@ def test_autogenerate_picks_up_tables_then_finds_no_difference(
         assert "op.drop_table" not in text
         assert f"op.create_table('{PREFIX}sessions'" in text
         assert f"op.create_table('{PREFIX}variables'" in text
+        assert f"op.create_table('{PREFIX}leases'" in text
         upgrade(directory)
         inspector = sa.inspect(db.engine)
         assert inspector.has_table(f"{PREFIX}sessions")
@@ -135,7 +136,8 @@ def test_autogenerate_upgrades_names_to_exact_comparison(
         init(directory)
         migrate(directory, message="sessions", rev_id="1")
         upgrade(directory)
-        sessions, variables = (t.name for t in get_state(app).store.tables.__dict__.values())
+        tables = get_state(app).store.tables
+        sessions, variables = tables.sessions.name, tables.variables.name
         with db.engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -191,9 +193,10 @@ def test_documented_alter_statements_upgrade_an_own_engine_table(
         tables = store.tables
         engine = store.engines.engine
     current = _old_name_columns(app)
+    every = [tables.sessions, tables.variables, tables.leases]
     try:
-        tables.sessions.metadata.drop_all(engine, tables=[tables.variables, tables.sessions])
-        tables.sessions.metadata.create_all(engine, tables=[tables.sessions, tables.variables])
+        tables.sessions.metadata.drop_all(engine, tables=every)
+        tables.sessions.metadata.create_all(engine, tables=every)
     finally:
         for column, type_ in current.items():
             column.type = type_
@@ -228,7 +231,7 @@ def test_documented_alter_statements_upgrade_an_own_engine_table(
             diffs = compare_metadata(context, tables.sessions.metadata)
             assert [d for d in diffs if "own_" in repr(d)] == []
     finally:
-        tables.sessions.metadata.drop_all(engine, tables=[tables.variables, tables.sessions])
+        tables.sessions.metadata.drop_all(engine, tables=every)
 
 
 #: What the sessions of a user added to the sessions table.
@@ -239,7 +242,8 @@ def previous_version_tables(app: Flask, engine: sa.Engine) -> None:
     """The session tables as the version before the sessions of a user made
     them: without the user columns and their index."""
     tables = get_state(app).store.tables
-    tables.sessions.metadata.create_all(engine, tables=[tables.sessions, tables.variables])
+    every = [tables.sessions, tables.variables, tables.leases]
+    tables.sessions.metadata.create_all(engine, tables=every)
     index = f"ix_{PREFIX}sessions_user_key"
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql" or conn.dialect.name == "sqlite":
@@ -340,4 +344,21 @@ def test_create_tables_command_adds_the_columns(migrating_app: tuple[Flask, SQLA
     result = app.test_cli_runner().invoke(args=["namedsessions", "create-tables"])
     assert result.output == "Session tables are ready.\n"
     with app.app_context():
+        assert differences(db) == []
+
+
+def test_documented_leases_table_matches_the_model(
+    migrating_app: tuple[Flask, SQLAlchemy],
+) -> None:
+    app, db = migrating_app
+    text = (DOCS / "scaling.rst").read_text()
+    with app.app_context():
+        tables = get_state(app).store.tables
+        tables.sessions.metadata.create_all(db.engine, tables=[tables.sessions, tables.variables])
+        name = "mariadb" if db.engine.dialect.name == "mysql" else "postgresql"
+        block = text.split(f".. upgrade-sql: {name}\n", 1)[1]
+        body = re.match(r"\n\.\. code-block:: sql\n\n((?:    .*\n|\n)+)", block)
+        assert body is not None
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(body.group(1).replace("namedsessions_", PREFIX).strip(" \n;"))
         assert differences(db) == []

@@ -171,3 +171,34 @@ def test_hold_back_bounded_when_a_form_never_ends() -> None:
         assert fed - sum(map(len, released)) <= LOOKAHEAD + 2 * len(chunk)
     released.append(rewriter.close())
     assert "".join(released) == "<form><p>" + chunk * 600  # too late for an input
+
+
+#: Attributes with no space between a quoted value and the next name: a
+#: browser reads the next name all the same.
+TOUCHING = {
+    "form_action_after_dq": (f'<form a="/x"b action="{EVIL}">', False),
+    "form_action_after_sq": (f"<form a='/x'b action='{EVIL}'>", False),
+    "form_action_glued": (f'<form a="1"action="{EVIL}">', False),
+    "form_after_a_stray_lt": ('<form href="/x"<a action="javascript:x">', False),
+    "form_action_here": ('<form a="1"action="/cart">', True),
+    "form_space_then_action": (f'<form a="/x" action="{EVIL}">', False),
+}
+
+
+@pytest.mark.parametrize(("html", "gets_input"), TOUCHING.values(), ids=TOUCHING.keys())
+def test_action_after_a_touching_attribute_is_read(html: str, gets_input: bool) -> None:
+    assert (H in rewrite_html(html, PARAMS, HTTP)) == gets_input
+    for size in (1, 3):
+        assert (H in "".join(stream(html, size))) == gets_input, size
+
+
+@pytest.mark.parametrize(
+    ("html", "rewritten"),
+    [
+        ('<a x="1"href="https://evil.example/">', False),
+        ("<a x='1'href='/p'>", True),
+        ('<iframe x="1"src="https://evil.example/">', False),
+    ],
+)
+def test_link_after_a_touching_attribute_is_read(html: str, rewritten: bool) -> None:
+    assert ("_session:cart=ID" in rewrite_html(html, PARAMS, HTTP)) == rewritten

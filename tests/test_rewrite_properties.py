@@ -6,6 +6,7 @@ import re
 import typing as t
 from unittest import mock
 
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -222,6 +223,7 @@ _NO_QUICK = re.compile(r"(?:[^<]+|<(?=[^A-Za-z!/?]))*(?:((?!))()()()()())?")
 
 @settings(max_examples=500, deadline=None)
 @given(html_like)
+@example('<form a="/x"b action="javascript:x">')
 def test_quick_path_equals_exact_path_when_html_like(source: str) -> None:
     quick = rewrite_html(source, PARAMS, ORIGIN)
     with mock.patch.object(htmltags, "QUICK", _NO_QUICK):
@@ -230,6 +232,7 @@ def test_quick_path_equals_exact_path_when_html_like(source: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(html_like, st.integers(min_value=1, max_value=9))
+@example('<form href="/x"<a action="javascript:x">', 1)
 def test_output_is_the_same_when_reading_windows_are_small(source: str, window: int) -> None:
     expected = rewrite_html(source, PARAMS, ORIGIN)
     with (

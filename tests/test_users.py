@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import request
+from flask import session
 
 from flask_namedsessions import end_user_session
 from flask_namedsessions import end_user_sessions
+from flask_namedsessions import get_session
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionInfo
 from flask_namedsessions import user_sessions
@@ -234,6 +236,37 @@ def test_log_out_everywhere_else_keeps_this_device(app: Flask) -> None:
     assert phone.get("/others").text == "1"
     assert phone.get("/visit").text == "load ada"
     assert laptop.get("/visit").text == "new None"
+
+
+def test_the_flask_session_is_current_before_the_view_uses_it(
+    make_app: t.Callable[..., Flask], sql_count: t.Any
+) -> None:
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main")
+
+    @app.route("/login")
+    def login() -> str:
+        session["user"] = "ada"
+        get_session("main").bind_user("ada")
+        return ""
+
+    @app.route("/mine")
+    def mine() -> str:
+        return " ".join(str(int(info.current)) for info in user_sessions("ada"))
+
+    @app.route("/others")
+    def others() -> str:
+        return str(end_user_sessions("ada", keep_current=True))
+
+    app.add_url_rule("/me", "me", lambda: str(session.get("user")))
+    phone, laptop = app.test_client(), app.test_client()
+    phone.get("/login")
+    laptop.get("/login")
+    log = sql_count(app)
+    assert laptop.get("/mine").text == "1 0"
+    assert len(log.reads) == 2  # the listing, and the session it marks
+    assert laptop.get("/others").text == "1"
+    assert laptop.get("/me").text == "ada"
+    assert phone.get("/me").text == "None"
 
 
 def test_log_out_everywhere_ends_this_device_too(app: Flask) -> None:

@@ -234,3 +234,36 @@ def test_example_login_refuses_another_sites_form(
         assert page.text_content("#message") == "you are not logged in"
     finally:
         context.close()
+
+
+def test_cookie_tossed_to_a_link_tracked_session_opens_nothing(
+    playwright: t.Any, tmp_path: Path, port: str
+) -> None:
+    """The shop tracks the cart by link alone and sets no cookie, so a cookie
+    of the cart's name, tossed by a sibling subdomain, is never read."""
+    shop = f"http://shop.example.test:{port}"
+    attackers = browser(playwright, tmp_path / "attacker", cookies=False)
+    try:
+        page = attackers.new_page()
+        page.goto(f"{shop}/shop")
+        page.click("#add button")
+        page.wait_for_url("**/shop?**")
+        assert shown(page) == ("load", "1")
+        planted = carried(page.get_attribute("#again", "href"))
+        assert planted is not None
+    finally:
+        attackers.close()
+    context = browser(playwright, tmp_path / "victim", cookies=True)
+    try:
+        page = context.new_page()
+        page.goto(f"http://evil.example.test:{port}/toss?sid={planted}&domain=example.test")
+        page.goto(f"{shop}/shop")
+        assert page.text_content("#cookie") == planted  # Chromium sent it
+        assert shown(page) == ("new", "0")
+        assert carried(page.get_attribute("#again", "href")) != planted
+        page.click("#add button")
+        page.wait_for_url("**/shop?**")
+        assert shown(page) == ("load", "1")
+        assert stored_count(tmp_path, planted) == "1"
+    finally:
+        context.close()

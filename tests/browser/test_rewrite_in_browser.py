@@ -431,6 +431,20 @@ def test_id_not_submitted_elsewhere_when_clicking_a_formaction(browser: Browser,
     assert ID not in sent.lower()
 
 
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_id_not_submitted_elsewhere_when_the_action_touches_an_attribute(
+    browser: Browser, quote: str
+) -> None:
+    # no space between a quoted value and "action": Chromium reads it all the same
+    html = (
+        f"<form method=post title={quote}t{quote}action={quote}{PAY}{quote}>"
+        "<input name=q value=1><button id=go>Pay</button></form>"
+    )
+    sent = _submitted(browser, html, PAY)
+    assert "q=1" in sent
+    assert ID not in sent.lower()
+
+
 def test_id_submitted_when_clicking_a_formaction_on_this_site(browser: Browser) -> None:
     html = FORMACTION_PAGES["button_inside"].replace(PAY, "/pay")
     sent = _submitted(browser, html, "http://example.com/pay")

@@ -10,17 +10,23 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from flask_namedsessions import end_user_sessions
+from flask_namedsessions import get_session
 from flask_namedsessions import NamedSession
 from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
+from flask_namedsessions import user_sessions
 
 
 def create_app() -> Flask:
     app = Flask(__name__)
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_ROTATE_GRACE"] = float(os.environ.get("TEST_ROTATE_GRACE", "5"))
+    app.config["NAMEDSESSIONS_CACHE_URL"] = os.environ.get("TEST_CACHE_URL")
+    # A test's own settings: FLASK_NAMEDSESSIONS_TOUCH_INTERVAL=0, say.
+    app.config.from_prefixed_env()
     NamedSessions(app)
 
     def start() -> NamedSession:
@@ -57,6 +63,16 @@ def create_app() -> Flask:
         if request.args.get("read") != "1":
             session["n"] = (session.get("n") or 0) + 1
         return jsonify(result=session.result, n=session["n"])
+
+    @app.route("/visit/<var>", defaults={"value": None})
+    @app.route("/visit/<var>/<int:value>")
+    def visit(var: str, value: int | None) -> ResponseReturnValue:
+        """A tab of a visitor's browser: its own variable of the cookie
+        session "visit", written when ``value`` is given, and read back."""
+        session = session_start("visit")
+        if value is not None:
+            session[var] = value
+        return jsonify(result=session.result, value=session.get(var))
 
     @app.route("/end")
     def end() -> str:
@@ -108,5 +124,19 @@ def create_flask_session_app() -> Flask:
     @app.route("/dump")
     def dump() -> ResponseReturnValue:
         return jsonify(dict(session))
+
+    @app.route("/bind/<user>")
+    def bind(user: str) -> str:
+        get_session("main").bind_user(user)
+        return ""
+
+    @app.route("/revoke/<user>")
+    def revoke(user: str) -> str:
+        """Log ``user`` out everywhere, from a request of no session of theirs."""
+        return str(end_user_sessions(user))
+
+    @app.route("/sessions/<user>")
+    def sessions(user: str) -> str:
+        return str(len(user_sessions(user)))
 
     return app

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.server.test_concurrency import orphans
+
 pytestmark = pytest.mark.server
 
 APP = "tests.server.apps:create_flask_session_app()"
@@ -59,3 +61,28 @@ def test_parallel_requests_keep_every_key(
     assert {k: v for k, v in data.items() if k.startswith("k")} == {
         f"k{i}": ROUNDS for i in range(1, CLIENTS)
     }
+
+
+def test_log_out_everywhere_racing_saves_stays_ended(
+    gunicorn: t.Callable[..., str], database_url: str
+) -> None:
+    base = gunicorn(APP, {"NAMEDSESSIONS_DATABASE_URI": database_url}, workers=2, threads=4)
+    status, token, headers = fetch(f"{base}/token")
+    assert status == 200
+    cookie = headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+    assert fetch(f"{base}/bind/ada", cookie)[0] == 200
+    form = {"csrf_token": token}
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        saves = [pool.submit(fetch, f"{base}/incr/k", cookie, form) for _ in range(4 * CLIENTS)]
+        revoked = pool.submit(fetch, f"{base}/revoke/ada")
+        assert revoked.result()[:2] == (200, "1")
+        replies = [save.result() for save in saves]
+    # A save that loaded the session before the end wrote nothing and sent no
+    # cookie; one that came after found no session, so no CSRF token (400).
+    assert {status for status, _, _ in replies} <= {200, 400}
+    sent = {h["Set-Cookie"].split(";", 1)[0] for _, _, h in replies if "Set-Cookie" in h}
+    assert sent <= {f"session={cookie}"}
+    status, body, _ = fetch(f"{base}/dump", cookie)
+    assert (status, json.loads(body)) == (200, {})
+    assert fetch(f"{base}/sessions/ada")[1] == "0"
+    assert orphans(database_url) == 0
