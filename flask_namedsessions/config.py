@@ -15,6 +15,13 @@ import typing as t
 import warnings
 
 from .backoff import RetryPolicy
+from .rules import DOMAIN_RULE
+from .rules import MAX_MINUTES
+from .rules import PATH_RULE
+from .rules import samesite
+from .rules import valid_domain
+from .rules import valid_path
+from .rules import valid_time
 
 #: Every configuration key with its default. ``docs/config.rst`` documents
 #: exactly these keys (a test keeps the two in step). ``CREATE_TABLES`` of
@@ -57,6 +64,11 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
     "NAMEDSESSIONS_RECORD_USER_AGENT": False,
     "NAMEDSESSIONS_RECORD_IP": None,
+    "NAMEDSESSIONS_CACHE_URL": None,
+    "NAMEDSESSIONS_CACHE_PREFIX": "namedsessions:",
+    "NAMEDSESSIONS_CACHE_TTL": 300,
+    "NAMEDSESSIONS_CACHE_TIMEOUT": 0.05,
+    "NAMEDSESSIONS_CACHE_RETRY_AFTER": 5,
 }
 
 #: How a session's ID travels, as configured or chosen by ``session_start``.
@@ -65,30 +77,17 @@ TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
 #: How much of a device's address is recorded with a session.
 RecordIp = t.Literal["full", "truncated"]
 _RECORD_IP = (None, *t.get_args(RecordIp))
-_SAMESITE = ("Lax", "Strict", "None")
 #: Keys that look like ours: a misspelled one is reported, not ignored.
 _OUR_PREFIX = "NAMEDSESSION"
 #: How ``flask.session``'s ID may travel (``"none"`` would lose it).
 FLASK_SESSION_TRACKING: tuple[TrackingMode, ...] = ("cookie", "auto", "link")
+#: The cache URL schemes: redis-py's own, and Cluster and Sentinel as
+#: :mod:`.cacheclient` reads them.
+CACHE_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
 _SESSION_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
-#: A host name (any letters, for IDNA), maybe with a leading dot or a port:
-#: nothing that would end the attribute or start another.
-_DOMAIN_RE = re.compile(r"\.?[\w-]+(?:\.[\w-]+)*\.?(?::[0-9]{1,5})?\Z")
-DOMAIN_RULE = 'a host name such as example.com, without ";", spaces or control characters'
-PATH_RULE = 'a path that starts with "/", without ";", spaces or control characters'
-
-
-def valid_domain(value: str) -> bool:
-    """Can ``value`` be a cookie's ``Domain`` without adding attributes?"""
-    return _DOMAIN_RE.match(value) is not None
-
-
-def valid_path(value: str) -> bool:
-    """Can ``value`` be a cookie's ``Path`` without adding attributes?"""
-    return value[:1] == "/" and value.isprintable() and " " not in value and ";" not in value
 
 
 def _has_prefix(name: str, prefix: str) -> bool:
@@ -150,6 +149,16 @@ class Settings:
     #: seconds a statement on the extension's own engine may run; ``None``: no limit
     statement_timeout: float | None = None
     galera_causal_reads: bool = True
+    #: the Redis or Valkey URL of the cache in front of the tables, if any
+    cache_url: str | None = dataclasses.field(default=None, repr=False)
+    cache_prefix: str = "namedsessions:"
+    #: seconds: how long an entry lives, and reads bypass the cache after a
+    #: failed cache write
+    cache_ttl: float = 300.0
+    #: seconds a cache command may take
+    cache_timeout: float = 0.05
+    #: seconds the cache is left alone after it failed
+    cache_retry_after: float = 5.0
 
     def cookie_name(self, name: str) -> str:
         """The cookie that carries session ``name``'s ID: Flask's own
@@ -181,19 +190,6 @@ class Settings:
         if _has_prefix(prefix, "__Secure-") or options.partitioned or samesite_none:
             return dataclasses.replace(options, secure=True)
         return options
-
-
-#: The longest timeout in minutes (about 190 years); also caps the seconds
-#: keys, so that every time stays a finite number of milliseconds.
-MAX_MINUTES = 100_000_000
-
-
-def valid_time(value: object, *, zero: bool = False) -> bool:
-    """Is ``value`` a time in minutes or seconds that every database can
-    store: a number above 0 (or ``zero`` itself), up to :data:`MAX_MINUTES`?"""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return (value >= 0 if zero else value > 0) and value <= MAX_MINUTES
 
 
 class _Reader:
@@ -242,18 +238,6 @@ class _Reader:
 
     def samesite(self, key: str) -> str | None:
         return samesite(key, self.config[key])
-
-
-def samesite(key: str, value: object) -> str | None:
-    """A ``SameSite`` value in any case, as Flask and Werkzeug take it, in
-    their spelling; ``ValueError`` naming ``key`` for anything else."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.title() not in _SAMESITE:
-        raise ValueError(
-            f"{key} must be 'Lax', 'Strict', 'None' (in any case) or None, got {value!r}"
-        )
-    return value.title()
 
 
 def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:
@@ -397,7 +381,20 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         regenerate_on_login=r.flag("NAMEDSESSIONS_REGENERATE_ON_LOGIN"),
         record_user_agent=r.flag("NAMEDSESSIONS_RECORD_USER_AGENT"),
         record_ip=r.choice("NAMEDSESSIONS_RECORD_IP", _RECORD_IP),
+        cache_url=_cache_url(r),
+        cache_prefix=r.text("NAMEDSESSIONS_CACHE_PREFIX", _PREFIX_RE),
+        cache_ttl=r.number("NAMEDSESSIONS_CACHE_TTL"),
+        cache_timeout=r.number("NAMEDSESSIONS_CACHE_TIMEOUT"),
+        cache_retry_after=r.number("NAMEDSESSIONS_CACHE_RETRY_AFTER", positive=False),
     )
+
+
+def _cache_url(r: _Reader) -> str | None:
+    """The cache URL, if one is set, with a scheme the cache can use."""
+    url = r.optional_text("NAMEDSESSIONS_CACHE_URL")
+    if url is not None and url.partition("://")[0].lower() not in CACHE_SCHEMES:
+        r._fail("NAMEDSESSIONS_CACHE_URL", "None or a URL of scheme " + ", ".join(CACHE_SCHEMES))
+    return url
 
 
 #: A cookie name as RFC 6265 allows it (an HTTP token).

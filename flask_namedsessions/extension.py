@@ -17,6 +17,7 @@ from flask import Response
 
 from . import context
 from . import logins
+from .cachedstore import CachedStore
 from .cleanup import Cleanup
 from .cli import command_group
 from .clock import Clock
@@ -117,13 +118,18 @@ class NamedSessions:
             engine = own_engine(app.instance_path, settings)
             table_help = "create the session tables with 'flask namedsessions create-tables'"
         engines = Engines(lambda: engine)
-        store = Store(
-            tables,
-            engines,
-            create_tables=settings.create_tables,
-            table_help=table_help,
-            retry=settings.retry,
-        )
+        store_options: dict[str, t.Any] = {
+            "create_tables": settings.create_tables,
+            "table_help": table_help,
+            "retry": settings.retry,
+        }
+        store: Store
+        if settings.cache_url is None:
+            store = Store(tables, engines, **store_options)
+        else:
+            store = CachedStore(
+                tables, engines, settings=settings, clock=lambda: state.clock, **store_options
+            )
         state = State(settings=settings, store=store)
         interface = None
         if settings.flask_session is not None:

@@ -169,13 +169,20 @@ class Statements:
 
         return self._cached(("update", rotation, clears, columns), build)
 
-    def delete_session(self) -> t.Any:
-        """DELETE one session row by ``row_id``."""
+    def delete_session(self, guarded: bool = False) -> t.Any:
+        """DELETE one session row by ``row_id``; if ``guarded``, only while
+        the key ``guard`` is its current key or the one a rotation replaced
+        (``regenerate_id`` forgets that one)."""
         s = self.tables.sessions
-        return self._cached(
-            "delete session",
-            lambda: sa.delete(s).where(s.c.row_id == sa.bindparam("row_id", type_=s.c.row_id.type)),
-        )
+
+        def build() -> t.Any:
+            where = s.c.row_id == sa.bindparam("row_id", type_=s.c.row_id.type)
+            if guarded:
+                guard = sa.bindparam("guard", type_=s.c.key.type)
+                where = sa.and_(where, sa.or_(s.c.key == guard, s.c.old_key == guard))
+            return sa.delete(s).where(where)
+
+        return self._cached(("delete session", guarded), build)
 
     def delete_if_expired(self, absolute: bool) -> t.Any:
         """DELETE one session row if it is still expired: its expiry at or

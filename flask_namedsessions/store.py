@@ -251,14 +251,20 @@ class Store(Runner):
         if not self._cascades(conn):
             conn.execute(sql.delete_variables(orphans_only=True), params)
 
-    def delete(self, name: str, row_id: str) -> None:
-        """Delete one session now (``session_end``)."""
+    def delete(
+        self, name: str, row_id: str, keys: t.Sequence[str] = (), *, guard: str | None = None
+    ) -> None:
+        """Delete one session now (``session_end``); with ``guard``, only while
+        that key still opens it, so that a request from before a
+        ``regenerate_id`` (a login) cannot end the session it became. ``keys``
+        are the lookup keys that open it, for a cache in front of the tables."""
         sql = self.sql
+        params = {"row_id": row_id} if guard is None else {"row_id": row_id, "guard": guard}
 
         def delete(conn: Connection) -> None:
-            conn.execute(sql.delete_session(), {"row_id": row_id})
+            conn.execute(sql.delete_session(guard is not None), params)
             if not self._cascades(conn):
-                conn.execute(sql.delete_variables(orphans_only=False), {"row_id": row_id})
+                conn.execute(sql.delete_variables(orphans_only=True), params)
 
         self._in_transaction(f"ending session {name!r}", delete, dberrors.idempotent)
 

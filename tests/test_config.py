@@ -6,6 +6,7 @@ import sys
 import typing as t
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from flask_namedsessions import NamedSessions
@@ -424,6 +425,74 @@ def test_unknown_engine_options_fail_in_init_app(
         "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
         f" does not take for {configuration}: 'pool_sizee', 'foo'"
     )
+
+
+def test_engine_option_of_the_wrong_type_fails_in_init_app(tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_ENGINE_OPTIONS"] = {"execution_options": 5}
+    with pytest.raises(ValueError) as info:
+        NamedSessions(app)
+    assert str(info.value) == (
+        "NAMEDSESSIONS_ENGINE_OPTIONS holds options that sqlalchemy.create_engine()"
+        " does not take for sqlite: sqlalchemy.engine.base.Engine.update_execution_options()"
+        " argument after ** must be a mapping, not int"
+    )
+
+
+class _Connecting(Exception):
+    """Raised instead of connecting, once the arguments are seen."""
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected", "recycle"),
+    [
+        ("postgresql+psycopg://postgres@db.invalid/app", {"connect_timeout": 5}, -1),
+        ("mysql+pymysql://root@db.invalid/app", {"connect_timeout": 5}, 3600),
+        ("mariadb+pymysql://root@db.invalid/app", {"connect_timeout": 5}, 3600),
+        ("sqlite:///{tmp}/s.sqlite3", {"timeout": 30, "check_same_thread": False}, -1),
+    ],
+)
+def test_own_engine_gives_up_connecting_and_recycles_mysql_connections(
+    tmp_path: t.Any, uri: str, expected: dict[str, t.Any], recycle: int
+) -> None:
+    """A database server that does not answer fails a request in seconds, not
+    minutes; MySQL and MariaDB close idle connections after eight hours."""
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    app.config["NAMEDSESSIONS_CREATE_TABLES"] = False  # which would connect
+    NamedSessions(app)
+    with app.app_context():
+        engine = get_state(app).store.engine
+    seen: dict[str, t.Any] = {}
+
+    @sa.event.listens_for(engine, "do_connect")
+    def connect(dialect: t.Any, record: t.Any, cargs: t.Any, cparams: t.Any) -> None:
+        seen.update(cparams)
+        raise _Connecting
+
+    with pytest.raises(_Connecting):
+        engine.connect()
+    assert expected.items() <= seen.items()
+    assert engine.pool._recycle == recycle  # no public name for it
+
+
+@pytest.mark.parametrize(
+    ("uri", "create"),
+    [
+        ("postgresql+psycopg://postgres@db.invalid/app", "INSERT INTO"),
+        ("mysql+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("mariadb+pymysql://root@db.invalid/app", "INSERT IGNORE INTO"),
+        ("sqlite:///{tmp}/s.sqlite3", "INSERT INTO"),
+    ],
+)
+def test_store_writes_each_backends_own_sql(tmp_path: t.Any, uri: str, create: str) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["NAMEDSESSIONS_DATABASE_URI"] = uri.format(tmp=tmp_path)
+    NamedSessions(app)
+    store = get_state(app).store
+    sql = str(store.sql.create().compile(dialect=store.engines.engine.dialect))
+    assert sql.startswith(create)
+    assert ("ON CONFLICT DO NOTHING" in sql) is (create == "INSERT INTO")
 
 
 def test_engine_options_are_checked(tmp_path: t.Any) -> None:

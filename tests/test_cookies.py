@@ -11,6 +11,7 @@ from flask import request
 from flask import Response
 
 from flask_namedsessions import has_session
+from flask_namedsessions import NamedSessions
 from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions.extension import get_state
@@ -152,6 +153,42 @@ def test_secure_prefix_forces_secure_on_set_and_end(make_app: t.Callable[..., Fl
     assert header.startswith("__Secure-s_cart=") and "Secure" in attributes(header)
     header = client.get("/end", base_url="https://localhost").headers["Set-Cookie"]
     assert header.startswith("__Secure-s_cart=;") and "Secure" in attributes(header)
+
+
+def test_session_ended_where_it_began_expires_only_a_cookie_it_may_have(app: Flask) -> None:
+    @app.route("/<mode>")
+    def begin_and_end(mode: str) -> str:
+        session_start("cart", **{f"use_{mode}": True})
+        session_end("cart")
+        return ""
+
+    client = app.test_client()
+    # a cookie-tracked session's cookie may exist where this request did not see it
+    header = client.get("/cookie").headers["Set-Cookie"]
+    assert header.startswith("session_cart=;") and "Max-Age=0" in header
+    assert "Set-Cookie" not in client.get("/link").headers  # it never had one
+
+
+def test_ids_are_sent_once_when_a_later_hook_fails(sqlite_url: str, tmp_path: t.Any) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    app.config.update(NAMEDSESSIONS_DATABASE_URI=sqlite_url, PROPAGATE_EXCEPTIONS=False)
+
+    @app.after_request
+    def failing(response: Response) -> Response:  # runs after the extension's hook
+        raise RuntimeError("a hook of the app failed")
+
+    NamedSessions(app)
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart")["n"] = 1
+        return ""
+
+    response = app.test_client().get("/")
+    # Flask answers 500 and runs the hooks once more, for that response: the
+    # sessions were closed already and add nothing to it
+    assert response.status_code == 500
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
 
 
 def test_partitioned_cookie_is_secure(make_app: t.Callable[..., Flask]) -> None:

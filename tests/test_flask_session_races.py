@@ -9,6 +9,7 @@ from flask import Flask
 from flask import session
 from flask_wtf.csrf import generate_csrf
 
+from flask_namedsessions import get_session
 from tests.test_flask_session import cookie_of
 from tests.test_races import overlap
 from tests.test_races import Pause
@@ -94,3 +95,39 @@ def test_a_change_in_place_and_another_key_written_at_once_are_both_kept(
 
     overlap(lambda: client().get("/add/plum?pause=1"), pause, lambda: client().get("/user/bob"))
     assert client().get("/dump").json == {"cart": ["apple", "plum"], "user": "bob"}
+
+
+def test_a_session_emptied_from_before_a_login_is_not_ended(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    # A page that pops the last key (get_flashed_messages, say) while the
+    # visitor logs in in another tab leaves the logged-in session alone.
+    app = make_app(NAMEDSESSIONS_FLASK_SESSION="main")
+    pause = Pause()
+
+    @app.route("/flash")
+    def flash_() -> str:
+        session["_flashes"] = [("message", "log in first")]
+        return ""
+
+    @app.route("/read")
+    def read() -> str:
+        session.pop("_flashes", None)
+        pause()
+        return ""
+
+    @app.route("/login")
+    def login() -> str:
+        get_session("main").regenerate_id()
+        session["user"] = "alice"
+        return get_session("main").id
+
+    app.add_url_rule("/me", "me", lambda: str(session.get("user")))
+    client = opener(app, cookie_of(app.test_client().get("/flash")))
+    logged_in: list[str] = []
+    overlap(
+        lambda: client().get("/read?pause=1"),
+        pause,
+        lambda: logged_in.append(client().get("/login").text),
+    )
+    assert opener(app, logged_in[0])().get("/me").text == "alice"

@@ -45,6 +45,7 @@ def test_value_larger_than_limit_raises_and_writes_nothing(
     assert (info.value.session, info.value.var) == ("cart", "big")
     assert stored(app) == before
     assert client.get("/400").status_code == 200  # 800 bytes fit
+    assert client.get("/499").status_code == 200  # 1,000 bytes: just the limit
 
 
 def test_too_many_variables_raises_at_add(make_app: t.Callable[..., Flask]) -> None:

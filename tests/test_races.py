@@ -333,6 +333,29 @@ def test_a_request_from_before_a_login_writes_nothing_into_it(app: Flask, extra:
     assert with_cookie(app, planted).get("/visit").text == "new None"
 
 
+def test_a_request_from_before_a_login_cannot_end_it(app: Flask) -> None:
+    pause = Pause()
+    in_flight_app(app, pause)
+
+    @app.route("/end-late")
+    def end_late() -> str:
+        s = session_start("cart")
+        pause()
+        s.end()
+        return ""
+
+    planted = cart_cookie(app.test_client().get("/visit"))
+    assert planted is not None
+    logged_in: list[str] = []
+    overlap(
+        lambda: with_cookie(app, planted).get("/end-late?pause=1"),
+        pause,
+        lambda: logged_in.append(with_cookie(app, planted).get("/login").text),
+    )
+    assert with_cookie(app, logged_in[0]).get("/visit").text == "load alice"
+    assert with_cookie(app, planted).get("/visit").text == "new None"
+
+
 @pytest.mark.parametrize("remove", ["end", "cleanup"])
 def test_a_request_in_flight_writes_nothing_into_a_removed_session(app: Flask, remove: str) -> None:
     pause = Pause()

@@ -48,6 +48,9 @@ CASES = {
     "same_scheme_one_slash": ("http:/x", f"http:/x?{Q}"),
     "tab_inside_host": ("http://exam\tple.com/", f"http://exam\tple.com/?{Q}"),
     "leading_space": (" /x", f" /x?{Q}"),
+    # only spaces and controls are stripped, at either end
+    "letters_before_slashes": (" X//evil.com/", f" X//evil.com/?{Q}"),
+    "letter_at_the_end": ("/x/X ", f"/x/X?{Q} "),
     # other sites
     "other_host": _same("http://evil.com/x"),
     "scheme_relative_other": _same("//evil.com"),

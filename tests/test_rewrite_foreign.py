@@ -185,6 +185,16 @@ FOREIGN = {
         "<table><tr><td><svg><foreignObject><td><style><a href=/x></style><a href=/y>",
         f"<table><tr><td><svg><foreignObject><td><style><a href=/x></style>{Y}",
     ),
+    "table_end_tag_inside_a_point": (
+        "<svg><foreignObject><div></td><style><a href=/x></style></foreignObject></svg><a href=/y>",
+        f"<svg><foreignObject><div></td><style><a href=/x></style></foreignObject></svg>{Y}",
+    ),
+    "end_tag_two_elements_down_inside_a_point": (
+        "<svg><foreignObject><div><span></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+        "<svg><foreignObject><div><span></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+    ),
     "frameset_ignores_style": (
         '<frameset><frame src=/y><style><frame src="http://evil.example/f?</style>'
         "<frame src='/x'>\"></frameset>",

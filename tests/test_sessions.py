@@ -158,6 +158,55 @@ def test_absolute_timeout_expires_an_active_session(
     assert client.get("/count").text == "expire 1"
 
 
+def test_absolute_timeout_caps_the_stored_expiry(
+    make_app: t.Callable[..., Flask], clock: Clock
+) -> None:
+    # an idle timeout of an hour, an absolute one of ten minutes: the row
+    # counts as expired, for the cleanup, once the absolute one has passed
+    app = make_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=10, NAMEDSESSIONS_TOUCH_INTERVAL=0)
+    client = counter_app(app, expires=60).test_client()
+    assert client.get("/count").text == "new 1"
+    clock.advance(300)
+    assert client.get("/count").text == "load 2"
+    (row,) = rows(app)
+    assert row.expires_at == row.created_at + 600_000
+    clock.advance(301)
+    with app.app_context():
+        assert session_delete_expired() == 1
+    assert rows(app) == [] and rows(app, "variables") == []
+
+
+def test_session_past_its_absolute_timeout_is_replaced_and_deleted(
+    make_app: t.Callable[..., Flask], clock: Clock
+) -> None:
+    # stored before an absolute timeout was configured: its row's expiry is
+    # an hour away, but it was born more than ten minutes ago
+    before = counter_app(make_app(), expires=60).test_client()
+    assert before.get("/count").text == "new 1"
+    app = counter_app(make_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=10), expires=60)
+    clock.advance(660)
+    client = app.test_client()
+    client.set_cookie("session_cart", str(cookie(before)))
+    assert client.get("/count").text == "expire 1"
+    assert len(rows(app)) == 1  # the new one only
+    assert [r.name for r in rows(app, "variables")] == ["visits"]
+
+
+def test_new_expires_is_stored_at_once(app: Flask, clock: Clock) -> None:
+    @app.route("/<int:minutes>")
+    def visit(minutes: int) -> str:
+        s = session_start("cart", expires=minutes)
+        s.setdefault("n", 1)
+        return s.result
+
+    client = app.test_client()
+    assert client.get("/60").text == "new"
+    clock.advance(1)  # well within the touch interval
+    assert client.get("/1").text == "load"
+    clock.advance(90)
+    assert client.get("/1").text == "expire"
+
+
 def test_rotate_issues_new_id_and_old_one_dies_after_grace(
     make_app: t.Callable[..., Flask],
     clock: Clock,

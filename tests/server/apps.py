@@ -24,6 +24,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_ROTATE_GRACE"] = float(os.environ.get("TEST_ROTATE_GRACE", "5"))
+    app.config["NAMEDSESSIONS_CACHE_URL"] = os.environ.get("TEST_CACHE_URL")
     # A test's own settings: FLASK_NAMEDSESSIONS_TOUCH_INTERVAL=0, say.
     app.config.from_prefixed_env()
     NamedSessions(app)
