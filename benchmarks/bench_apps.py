@@ -106,9 +106,11 @@ def plain() -> Flask:
 
 
 def one_select(url: str, *, fill: bool = True) -> tuple[Flask, sa.Engine]:
-    """The floor: one SELECT by primary key per request. ``fill=False`` leaves
-    the table as another process filled it (gunicorn's workers share one)."""
-    engine = sa.create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    """The floor: one SELECT by primary key per request, on connections that
+    autocommit from the start (no isolation switch per checkout).
+    ``fill=False`` leaves the table as another process filled it (gunicorn's
+    workers share one)."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     meta = sa.MetaData()
     table = sa.Table(
         "bench_kv", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("val", sa.Text)
