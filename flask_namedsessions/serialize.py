@@ -11,9 +11,11 @@ import json
 import re
 import typing as t
 from datetime import datetime
+from uuid import UUID
 
 from flask.json.tag import JSONTag
 from flask.json.tag import TaggedJSONSerializer
+from markupsafe import Markup
 
 from .exceptions import SessionValueError
 
@@ -125,3 +127,38 @@ def loads(text: str) -> t.Any:
         # they are stored.
         return text[1:-1]
     return _decoder.decode(text)
+
+
+#: Types whose equal values are always stored alike (``float`` is not: ``0.0``
+#: and ``-0.0`` are equal, and ``nan`` equals nothing).
+_PLAIN = frozenset({str, int, bool, type(None), bytes, UUID, Markup})
+
+
+def same(value: t.Any, snapshot: t.Any) -> bool:
+    """Is ``value`` certain to be stored as ``snapshot`` is? ``snapshot`` is
+    a value as :func:`loads` brought it back.
+
+    Exact where encoding again would be: types must match exactly (``1``,
+    ``1.0`` and ``True``; a tuple and a list; a ``str`` and a ``Markup``),
+    floats compare as written, dicts in the same key order. Anything else
+    answers ``False``, and the caller encodes the value to find out.
+    """
+    kind = type(value)
+    if kind is not type(snapshot):
+        return False
+    if kind in _PLAIN:
+        return bool(value == snapshot)
+    if kind is float:
+        return repr(value) == repr(snapshot)
+    if kind is list or kind is tuple:
+        return len(value) == len(snapshot) and all(map(same, value, snapshot))
+    if kind is dict:
+        return len(value) == len(snapshot) and all(
+            type(key) is str and key == other and same(item, other_item)
+            for (key, item), (other, other_item) in zip(
+                value.items(), snapshot.items(), strict=True
+            )
+        )
+    if kind is datetime:
+        return bool(value.isoformat() == snapshot.isoformat())
+    return False
