@@ -8,6 +8,7 @@ standard library's encoder, so an unsupported type fails loudly instead.
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 import typing as t
 from datetime import datetime
@@ -120,13 +121,32 @@ def _reason(value: t.Any, exc: Exception) -> str:
     )
 
 
+#: Whole texts that :func:`dumps` writes for these values.
+_CONSTANTS = {"true": True, "false": False, "null": None}
+#: The decoder's own scanner, what ``decode`` runs after skipping the
+#: whitespace that :func:`dumps` never writes.
+_scan = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]  # duck-typed
+
+
 def loads(text: str) -> t.Any:
     """Bring back a value stored by :func:`dumps`."""
-    if text[:1] == '"' and "\\" not in text:
+    first = text[:1]
+    if first == '"' and "\\" not in text:
         # A string without escapes, the commonest value: its characters as
         # they are stored.
         return text[1:-1]
-    return _decoder.decode(text)
+    if first != "0" and text.isdigit() and text.isascii():
+        return int(text)
+    constant = _CONSTANTS.get(text, _CONSTANTS)
+    if constant is not _CONSTANTS:
+        return constant
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        return _decoder.decode(text)  # raises, saying where the text is wrong
+    return value
 
 
 #: Types whose equal values are always stored alike (``float`` is not: ``0.0``

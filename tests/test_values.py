@@ -14,6 +14,7 @@ from flask import g
 from flask import request
 from markupsafe import Markup
 
+from flask_namedsessions import serialize
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionValueError
@@ -440,3 +441,18 @@ def test_key_added_in_place_that_cannot_be_stored_raises(app: Flask) -> None:
     assert str(info.value) == (
         "cannot store variable 'v' of session 'data': dict keys must be strings, not int"
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [*VALUES.values(), 0, 7, -7, 2**70, True, False, None, 1.5, -0.0, "", [], {}, {" t": [1]}],
+)
+def test_stored_text_decodes_as_json_would(value: t.Any) -> None:
+    text = serialize.dumps(value, session="s", var="v", max_bytes=1 << 20)
+    assert repr(serialize.loads(text)) == repr(serialize._decoder.decode(text))
+
+
+@pytest.mark.parametrize("text", ["", "01", "1 2", "[1", "tru", "-", "1x"])
+def test_malformed_stored_text_raises(text: str) -> None:
+    with pytest.raises(ValueError):
+        serialize.loads(text)
