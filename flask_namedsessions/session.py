@@ -368,9 +368,13 @@ class NamedSession(MutableMapping[str, t.Any]):
     # -- the mapping -------------------------------------------------------------
 
     def __getitem__(self, var: str) -> t.Any:
-        if var not in self._record.vars:
+        record = self._record
+        if var not in record.vars:
             raise KeyError(var)
-        return self._record.read(var)
+        namespace = record.namespace  # Record.read, without a call per value
+        if type(namespace) is dict:
+            return namespace.get(var)
+        return getattr(namespace, var, None)
 
     def get(self, var: str, default: t.Any = None) -> t.Any:
         """``g.<var>`` if ``var`` is tracked, else ``default``."""
