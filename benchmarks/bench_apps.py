@@ -42,6 +42,8 @@ REALISTIC: dict[str, t.Any] = {
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "2"))
 #: Flask-Session's key prefix in Redis: only these keys are deleted afterwards.
 REDIS_PREFIX = "bench_requests:"
+#: Our cache's key prefix, likewise.
+CACHE_PREFIX = "bench_cache:"
 
 
 def cache_supported() -> bool:
@@ -185,6 +187,7 @@ def ours(url: str, *, with_db: bool = False, cache_url: str | None = None) -> t.
     app.config["NAMEDSESSIONS_TABLE_PREFIX"] = "bench_db_" if with_db else "bench_"
     if cache_url is not None:
         app.config["NAMEDSESSIONS_CACHE_URL"] = cache_url
+        app.config["NAMEDSESSIONS_CACHE_PREFIX"] = CACHE_PREFIX
         app.config["NAMEDSESSIONS_TABLE_PREFIX"] = "bench_cache_"
     db = None
     if with_db:
@@ -221,6 +224,13 @@ def ours(url: str, *, with_db: bool = False, cache_url: str | None = None) -> t.
 
     realistic_views(app, lambda: session_start("app"))
     return (app, db) if with_db else app
+
+
+def drop_keys(client: t.Any, prefix: str) -> None:
+    """Delete the Redis keys under ``prefix``, and nothing else."""
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
 
 
 def drop_tables(made: list[tuple[Flask, t.Any]]) -> None:

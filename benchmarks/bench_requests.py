@@ -28,8 +28,10 @@ import time
 import typing as t
 
 import sqlalchemy as sa
+from bench_apps import CACHE_PREFIX
 from bench_apps import cache_supported
 from bench_apps import cookie_session
+from bench_apps import drop_keys
 from bench_apps import drop_tables
 from bench_apps import flask_session
 from bench_apps import flask_session_redis
@@ -136,6 +138,7 @@ def bench(label: str, url: str, seconds: float, rounds: int, redis_too: bool) ->
         realistic_apps.append(("(r) Flask-Session Redis, defaults", redis_app))
         realistic_apps.append(("(r') Flask-Session Redis, refresh off", redis_off_app))
     realistic_apps += [("(e) ours, own engine", own), ("(e) ours, db=", with_db)]
+    cached = None
     if redis_too and cache_supported():
         cached = keep(ours(url, cache_url=CACHE_URL))
         realistic_apps.append(("(e) ours, own engine + cache", cached))
@@ -163,10 +166,13 @@ def bench(label: str, url: str, seconds: float, rounds: int, redis_too: bool) ->
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_kv"))
     select_engine.dispose()
     if redis_client is not None:
-        keys = list(redis_client.scan_iter(match=REDIS_PREFIX + "*"))
-        if keys:
-            redis_client.delete(*keys)
+        drop_keys(redis_client, REDIS_PREFIX)
         redis_client.close()
+    if cached is not None:
+        import redis
+
+        with redis.Redis.from_url(CACHE_URL) as client:
+            drop_keys(client, CACHE_PREFIX)
 
 
 def main() -> None:
