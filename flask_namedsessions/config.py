@@ -49,6 +49,11 @@ DEFAULTS: dict[str, t.Any] = {
     "NAMEDSESSIONS_REGENERATE_ON_LOGIN": True,
     "NAMEDSESSIONS_RECORD_USER_AGENT": False,
     "NAMEDSESSIONS_RECORD_IP": None,
+    "NAMEDSESSIONS_CACHE_URL": None,
+    "NAMEDSESSIONS_CACHE_PREFIX": "namedsessions:",
+    "NAMEDSESSIONS_CACHE_TTL": 300,
+    "NAMEDSESSIONS_CACHE_TIMEOUT": 0.05,
+    "NAMEDSESSIONS_CACHE_RETRY_AFTER": 5,
 }
 
 #: How a session's ID travels, as configured or chosen by ``session_start``.
@@ -62,6 +67,9 @@ _SAMESITE = ("Lax", "Strict", "None")
 _OUR_PREFIX = "NAMEDSESSION"
 #: How ``flask.session``'s ID may travel (``"none"`` would lose it).
 FLASK_SESSION_TRACKING: tuple[TrackingMode, ...] = ("cookie", "auto", "link")
+#: The cache URL schemes: redis-py's own, and Cluster and Sentinel as
+#: :mod:`.cacheclient` reads them.
+CACHE_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
@@ -136,6 +144,16 @@ class Settings:
     #: its cookie: Flask's ``SESSION_COOKIE_NAME``
     flask_cookie_name: str = "session"
     regenerate_on_login: bool = True
+    #: the Redis or Valkey URL of the cache in front of the tables, if any
+    cache_url: str | None = dataclasses.field(default=None, repr=False)
+    cache_prefix: str = "namedsessions:"
+    #: seconds: how long an entry lives, and reads bypass the cache after a
+    #: failed cache write
+    cache_ttl: float = 300.0
+    #: seconds a cache command may take
+    cache_timeout: float = 0.05
+    #: seconds the cache is left alone after it failed
+    cache_retry_after: float = 5.0
 
     def cookie_name(self, name: str) -> str:
         """The cookie that carries session ``name``'s ID: Flask's own
@@ -368,7 +386,20 @@ def build_settings(config: t.Mapping[str, t.Any], *, with_db: bool = False) -> S
         regenerate_on_login=r.flag("NAMEDSESSIONS_REGENERATE_ON_LOGIN"),
         record_user_agent=r.flag("NAMEDSESSIONS_RECORD_USER_AGENT"),
         record_ip=r.choice("NAMEDSESSIONS_RECORD_IP", _RECORD_IP),
+        cache_url=_cache_url(r),
+        cache_prefix=r.text("NAMEDSESSIONS_CACHE_PREFIX", _PREFIX_RE),
+        cache_ttl=r.number("NAMEDSESSIONS_CACHE_TTL"),
+        cache_timeout=r.number("NAMEDSESSIONS_CACHE_TIMEOUT"),
+        cache_retry_after=r.number("NAMEDSESSIONS_CACHE_RETRY_AFTER", positive=False),
     )
+
+
+def _cache_url(r: _Reader) -> str | None:
+    """The cache URL, if one is set, with a scheme the cache can use."""
+    url = r.optional_text("NAMEDSESSIONS_CACHE_URL")
+    if url is not None and url.partition("://")[0].lower() not in CACHE_SCHEMES:
+        r._fail("NAMEDSESSIONS_CACHE_URL", "None or a URL of scheme " + ", ".join(CACHE_SCHEMES))
+    return url
 
 
 #: A cookie name as RFC 6265 allows it (an HTTP token).

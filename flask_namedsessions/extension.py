@@ -17,6 +17,7 @@ from flask import Response
 
 from . import context
 from . import logins
+from .cachedstore import CachedStore
 from .cli import command_group
 from .clock import Clock
 from .clock import now_ms
@@ -116,7 +117,17 @@ class NamedSessions:
             engine = own_engine(app.instance_path, settings)
             table_help = "create the session tables with 'flask namedsessions create-tables'"
         engines = Engines(lambda: engine)
-        store = Store(tables, engines, create_tables=settings.create_tables, table_help=table_help)
+        store_options: dict[str, t.Any] = {
+            "create_tables": settings.create_tables,
+            "table_help": table_help,
+        }
+        store: Store
+        if settings.cache_url is None:
+            store = Store(tables, engines, **store_options)
+        else:
+            store = CachedStore(
+                tables, engines, settings=settings, clock=lambda: state.clock, **store_options
+            )
         state = State(settings=settings, store=store)
         interface = None
         if settings.flask_session is not None:

@@ -255,7 +255,8 @@ class NamedSession(MutableMapping[str, t.Any]):
         """Delete the stored session now and expire its cookie."""
         record = self._record
         if record.stored is not None and not self.ended:
-            self._store.delete(self.name, record.row_id)
+            keys = dict.fromkeys((record.stored.key, record.key))
+            self._store.delete(self.name, record.row_id, tuple(keys))
         if record.replaces_row is not None:
             self._store.delete(self.name, record.replaces_row)
             record.replaces_row = None

@@ -240,8 +240,9 @@ class Store(Runner):
         if not self._cascades(conn):
             conn.execute(sql.delete_variables(orphans_only=True), params)
 
-    def delete(self, name: str, row_id: str) -> None:
-        """Delete one session now (``session_end``)."""
+    def delete(self, name: str, row_id: str, keys: t.Sequence[str] = ()) -> None:
+        """Delete one session now (``session_end``); ``keys`` are the lookup
+        keys that open it, for a cache in front of the tables."""
         sql = self.sql
 
         def delete(conn: Connection) -> None:

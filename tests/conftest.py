@@ -139,12 +139,33 @@ def clock() -> Clock:
     return Clock()
 
 
+#: A Redis URL: every app the tests make has the cache on (its database is
+#: emptied before each test), to run the whole suite through the cache.
+#: Tests that count SQL statements of the plain store are then skipped, with
+#: that reason: the cache sends fewer.
+CACHE_EVERYWHERE = os.environ.get("NAMEDSESSIONS_TEST_CACHE_EVERYWHERE")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not CACHE_EVERYWHERE:
+        return
+    skip = pytest.mark.skip(reason="counts the SQL of the store without the cache")
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "sql_count" in fixtures and not {"cache_url", "own_redis"} & set(fixtures):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def make_app(
     database_url: str, tmp_path: t.Any, clock: Clock
 ) -> t.Iterator[t.Callable[..., Flask]]:
     """Build apps on ``database_url``; their engines are disposed afterwards."""
     apps: list[Flask] = []
+    if CACHE_EVERYWHERE:
+        import redis
+
+        redis.Redis.from_url(CACHE_EVERYWHERE).flushdb()
 
     def make(**config: t.Any) -> Flask:
         app = Flask(__name__, instance_path=str(tmp_path / "instance"))
@@ -154,6 +175,8 @@ def make_app(
             NAMEDSESSIONS_DATABASE_URI=database_url,
         )
         app.config.update(config)
+        if CACHE_EVERYWHERE:
+            app.config.setdefault("NAMEDSESSIONS_CACHE_URL", CACHE_EVERYWHERE)
         NamedSessions(app)
         get_state(app).clock = clock
         apps.append(app)

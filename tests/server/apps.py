@@ -21,6 +21,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_ROTATE_GRACE"] = float(os.environ.get("TEST_ROTATE_GRACE", "5"))
+    app.config["NAMEDSESSIONS_CACHE_URL"] = os.environ.get("TEST_CACHE_URL")
     NamedSessions(app)
 
     def start() -> NamedSession:

@@ -1,0 +1,242 @@
+"""The cache in front of SQL (SPEC section 11): what a request sends to SQL
+and to the cache, and what the cache serves after each kind of write."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+import redis
+from flask import Flask
+from flask import g
+from flask import jsonify
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from flask_namedsessions import end_user_sessions
+from flask_namedsessions import session_delete_expired
+from flask_namedsessions import session_start
+from flask_namedsessions.extension import get_state
+from tests.cache_support import cache_url  # noqa: F401 - fixture
+from tests.cache_support import cached_app  # noqa: F401 - fixture
+from tests.cache_support import count_cache
+
+TEN = [f"v{i}" for i in range(10)]
+
+
+def add_views(app: Flask) -> None:
+    @app.route("/create")
+    def create() -> str:
+        s = session_start("cart", id=request.args.get("sid"), use_none=True)
+        for var in TEN:
+            s[var] = var
+        return s.id
+
+    @app.route("/read")
+    def read() -> ResponseReturnValue:
+        s = session_start("cart", id=request.args.get("sid"), use_none=True)
+        return jsonify(result=s.result, id=s.id, values={k: s.get(k) for k in s})
+
+    @app.route("/set/<var>/<value>")
+    def set_(var: str, value: str) -> str:
+        session_start("cart", id=request.args.get("sid"), use_none=True)[var] = value
+        return ""
+
+    @app.route("/remove/<var>")
+    def remove(var: str) -> str:
+        session_start("cart", id=request.args.get("sid"), use_none=True).remove_var(var)
+        return ""
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart", id=request.args.get("sid"), use_none=True).end()
+        return ""
+
+    @app.route("/regenerate")
+    def regenerate() -> str:
+        s = session_start("cart", id=request.args.get("sid"), use_none=True)
+        s.regenerate_id()
+        return s.id
+
+    @app.route("/bind/<user>")
+    def bind(user: str) -> str:
+        session_start("cart", id=request.args.get("sid"), use_none=True).bind_user(user)
+        return ""
+
+    @app.route("/revoke/<user>")
+    def revoke(user: str) -> str:
+        return str(end_user_sessions(user))
+
+    @app.route("/cleanup")
+    def cleanup() -> str:
+        return str(session_delete_expired())
+
+
+@pytest.fixture
+def app(cached_app: t.Callable[..., Flask]) -> Flask:  # noqa: F811
+    app = cached_app()
+    add_views(app)
+    return app
+
+
+def read(client: t.Any, sid: str) -> dict[str, t.Any]:
+    response = client.get(f"/read?sid={sid}")
+    assert response.status_code == 200
+    return t.cast(dict[str, t.Any], json.loads(response.text))
+
+
+def test_read_only_request_on_cached_session_sends_no_sql(app: Flask, sql_count: t.Any) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    log = sql_count(app)
+    cache = count_cache(app)
+    assert read(client, sid)["result"] == "load"  # a miss: SQL, then the fill
+    assert (log.count, cache.count) == (1, 2)
+    log.reset()
+    cache.reset()
+    for _ in range(3):
+        found = read(client, sid)
+        assert found["result"] == "load"
+        assert found["values"] == {v: v for v in TEN}
+    assert (log.count, cache.count) == (0, 3)
+
+
+def test_change_of_one_variable_updates_the_entry(app: Flask, sql_count: t.Any) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    log = sql_count(app)
+    cache = count_cache(app)
+    client.get(f"/set/v3/changed?sid={sid}")
+    # read, announce, then the update after the commit
+    assert (len(log.writes), cache.count) == (1, 3)
+    log.reset()
+    cache.reset()
+    assert read(client, sid)["values"]["v3"] == "changed"
+    assert (log.count, cache.count) == (0, 1)
+
+
+def test_removed_variable_leaves_the_entry(app: Flask, sql_count: t.Any) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    client.get(f"/remove/v3?sid={sid}")
+    log = sql_count(app)
+    assert "v3" not in read(client, sid)["values"]
+    assert log.count == 0
+
+
+def test_touch_keeps_its_interval_and_idle_expiry_stays_exact(
+    app: Flask, sql_count: t.Any, clock: t.Any
+) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    log = sql_count(app)
+    clock.advance(30)
+    read(client, sid)
+    assert log.count == 0  # no touch due yet
+    clock.advance(31)
+    read(client, sid)
+    assert len(log.writes) == 1  # the touch, as without the cache
+    log.reset()
+    read(client, sid)
+    assert log.count == 0  # and the entry carries the new expiry
+    clock.advance(15 * 60 - 1)
+    assert read(client, sid)["result"] == "load"
+    clock.advance(15 * 60 + 1)
+    assert read(client, sid)["result"] == "expire"
+
+
+def test_ended_session_is_not_served(app: Flask) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    client.get(f"/end?sid={sid}")
+    assert read(client, sid)["result"] == "new"
+
+
+def test_regenerated_id_leaves_the_old_one_unserved(app: Flask) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    new = client.get(f"/regenerate?sid={sid}").text
+    assert read(client, sid)["result"] == "new"
+    assert read(client, new)["values"]["v1"] == "v1"
+
+
+def test_rotated_session_loads_by_both_ids_within_grace(
+    make_app: t.Callable[..., Flask],
+    cache_url: str,  # noqa: F811
+    clock: t.Any,
+) -> None:
+    app = make_app(NAMEDSESSIONS_CACHE_URL=cache_url)
+
+    @app.route("/c")
+    def c() -> ResponseReturnValue:
+        s = session_start("c", rotate=request.args.get("rotate") == "1")
+        if request.args.get("set"):
+            s["n"] = request.args["set"]
+        return jsonify(result=s.result, id=s.id, n=s.get("n"))
+
+    client = app.test_client()
+    old = client.get("/c?set=1").json["id"]  # type: ignore[index]
+    client.get("/c")  # cached
+    rotated = client.get("/c?rotate=1").json
+    assert rotated["result"] == "rotate"  # type: ignore[index]
+    other = app.test_client()
+    other.set_cookie("session_c", old)
+    within = other.get("/c").json
+    assert within["id"] == rotated["id"] and within["n"] == "1"  # type: ignore[index]
+    clock.advance(6)
+    late = app.test_client()
+    late.set_cookie("session_c", old)
+    assert late.get("/c").json["result"] == "new"  # type: ignore[index]
+
+
+def test_revoked_sessions_are_not_served(app: Flask) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    client.get(f"/bind/ada?sid={sid}")
+    read(client, sid)
+    assert client.get("/revoke/ada").text == "1"
+    assert read(client, sid)["result"] == "new"
+
+
+def test_cleaned_session_is_not_served(app: Flask, clock: t.Any, sql_count: t.Any) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    clock.advance(15 * 60 + 1)
+    assert client.get("/cleanup").text == "1"
+    assert read(client, sid)["result"] == "new"
+
+
+def test_flushed_cache_falls_back_to_sql(app: Flask, cache_url: str) -> None:  # noqa: F811
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    redis.Redis.from_url(cache_url).flushdb()
+    assert read(client, sid)["values"]["v2"] == "v2"
+    client.get(f"/set/v2/x?sid={sid}")
+    assert read(client, sid)["values"]["v2"] == "x"
+
+
+def test_user_binding_reaches_the_entry(app: Flask) -> None:
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    client.get(f"/bind/ada?sid={sid}")
+    with app.test_request_context(f"/?sid={sid}"):
+        assert session_start("cart", id=sid, use_none=True).user == "ada"
+    assert get_state(app).store.cache is not None  # type: ignore[attr-defined]
+
+
+def test_cache_key_is_the_lookup_key_never_the_id(app: Flask, cache_url: str) -> None:  # noqa: F811
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    keys = redis.Redis.from_url(cache_url, decode_responses=True).keys("*")
+    assert keys and not any(sid in key for key in keys)
+    assert g is not None
