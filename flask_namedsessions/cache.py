@@ -99,7 +99,9 @@ class SessionCache:
         timeout = settings.cache_timeout
         self._connect: t.Callable[[], redis.Redis] = lambda: make_client(url, timeout)
         self._client: redis.Redis | None = None
-        self.prefix = settings.cache_prefix
+        # The table prefix too: apps with tables of their own that share a
+        # cache must not serve each other's sessions by a presented ID.
+        self.prefix = settings.cache_prefix + settings.table_prefix
         self.ttl_ms = int(settings.cache_ttl * 1000)
         self.retry_after = settings.cache_retry_after
         self._errors = _redis_errors()

@@ -242,6 +242,21 @@ def test_cache_key_is_the_lookup_key_never_the_id(app: Flask, cache_url: str) ->
     assert g is not None
 
 
+def test_apps_with_tables_of_their_own_share_a_cache(
+    cached_app: t.Callable[..., Flask],  # noqa: F811
+) -> None:
+    """A session of one app, presented to another with other tables on the
+    same cache and cache prefix, is unknown there, as it is in its SQL."""
+    apps = [cached_app(NAMEDSESSIONS_TABLE_PREFIX=p) for p in ("shop_", "blog_")]
+    for each in apps:
+        add_views(each)
+    shop, blog = (each.test_client() for each in apps)
+    sid = shop.get("/create").text
+    assert read(shop, sid)["values"]["v1"] == "v1"
+    assert read(shop, sid)["values"]["v1"] == "v1"
+    assert read(blog, sid)["result"] == "new"
+
+
 @pytest.mark.parametrize("path", ["/end", "/regenerate", "/set/v1/x", "/remove/v1"])
 def test_write_costs_three_cache_round_trips(app: Flask, path: str) -> None:
     client = app.test_client()
