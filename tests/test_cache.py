@@ -8,6 +8,7 @@ import typing as t
 
 import pytest
 import redis
+import sqlalchemy as sa
 from flask import Flask
 from flask import g
 from flask import jsonify
@@ -17,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_namedsessions import end_user_sessions
 from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
+from flask_namedsessions import SessionStoreError
 from flask_namedsessions.extension import get_state
 from tests.cache_support import cache_url  # noqa: F401 - fixture
 from tests.cache_support import cached_app  # noqa: F401 - fixture
@@ -201,6 +203,36 @@ def test_revoked_sessions_are_not_served(app: Flask) -> None:
     client.get(f"/bind/ada?sid={sid}")
     read(client, sid)
     assert client.get("/revoke/ada").text == "1"
+    assert read(client, sid)["result"] == "new"
+
+
+def test_revocation_whose_end_went_unseen_is_not_served(app: Flask) -> None:
+    """The connection drops after the DELETE of ``end_user_sessions`` went
+    through: the caller gets the error, a second call finds nothing left to
+    end, and the sessions must not live on in the cache."""
+    client = app.test_client()
+    sid = client.get("/create").text
+    client.get(f"/bind/ada?sid={sid}")
+    assert read(client, sid)["values"]["v1"] == "v1"  # cached
+    engine = get_state(app).store.engine
+    dropped: list[str] = []
+
+    def drop(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE") and not dropped:
+            dropped.append(statement)
+            if cursor.description:
+                cursor.fetchall()
+            conn.connection.dbapi_connection.commit()  # it went through
+            raise sa.exc.OperationalError(statement, None, OSError("connection lost"), True)
+
+    sa.event.listen(engine, "after_cursor_execute", drop)
+    try:
+        with pytest.raises(SessionStoreError):
+            client.get("/revoke/ada")
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", drop)
+    assert dropped
+    assert client.get("/revoke/ada").text == "0"  # it went through
     assert read(client, sid)["result"] == "new"
 
 
