@@ -299,6 +299,20 @@ def test_write_costs_three_cache_round_trips(app: Flask, path: str) -> None:
     assert cache.count == 3  # read, announce, and the update after the commit
 
 
+def test_ending_a_users_sessions_costs_a_select_and_two_round_trips(
+    app: Flask, sql_count: t.Any
+) -> None:
+    client = app.test_client()
+    for _ in range(2):
+        sid = client.get("/create").text
+        client.get(f"/bind/ada?sid={sid}")
+    cache = count_cache(app)
+    log = sql_count(app)
+    assert client.get("/revoke/ada").text == "2"
+    assert cache.count == 2  # announce, and the removal after the commit
+    assert [s.split(None, 1)[0].upper() for s in log.statements][:2] == ["SELECT", "DELETE"]
+
+
 def test_miss_on_unknown_id_costs_one_round_trip_and_one_select(
     app: Flask, sql_count: t.Any
 ) -> None:
