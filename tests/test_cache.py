@@ -151,6 +151,29 @@ def test_touch_keeps_its_interval_and_idle_expiry_stays_exact(
     assert read(client, sid)["result"] == "expire"
 
 
+def test_absolute_timeout_holds_on_cached_sessions(
+    cached_app: t.Callable[..., Flask],  # noqa: F811
+    sql_count: t.Any,
+    clock: t.Any,
+) -> None:
+    app = cached_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=20)
+    add_views(app)
+    client = app.test_client()
+    sid = client.get("/create").text
+    read(client, sid)
+    for _ in range(3):  # kept alive by requests, touched now and then
+        clock.advance(6 * 60)
+        assert read(client, sid)["result"] == "load"
+    log = sql_count(app)
+    clock.advance(60 + 59)  # 19:59 after its creation
+    assert read(client, sid)["result"] == "load"
+    assert read(client, sid)["result"] == "load"
+    assert log.count == 1  # the touch; then read from the cache
+    clock.advance(2)
+    assert read(client, sid)["result"] == "expire"
+    assert read(client, sid)["result"] == "new"
+
+
 def test_ended_session_is_not_served(app: Flask) -> None:
     client = app.test_client()
     sid = client.get("/create").text
