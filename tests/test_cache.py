@@ -3,8 +3,10 @@ and to the cache, and what the cache serves after each kind of write."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import typing as t
+import uuid
 
 import pytest
 import redis
@@ -14,6 +16,7 @@ from flask import g
 from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from flask_namedsessions import end_user_sessions
 from flask_namedsessions import session_delete_expired
@@ -172,6 +175,56 @@ def test_absolute_timeout_holds_on_cached_sessions(
     clock.advance(2)
     assert read(client, sid)["result"] == "expire"
     assert read(client, sid)["result"] == "new"
+
+
+RICH = {
+    "int": 1,
+    "float": 1.0,
+    "bool": True,
+    "none": None,
+    "big": 10**30,
+    "tuple": (1, (2,), [3]),
+    "bytes": b"\x00\xff",
+    "when": datetime.datetime(2020, 2, 29, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc),
+    "markup": Markup("<b>&amp;</b>"),
+    "uuid": uuid.UUID(int=7),
+    "nested": {"a": {"b": [1, (2.5,), {"c": None, "d": "\x00é\U0001f600"}]}},
+}
+
+
+def test_values_round_trip_exactly_through_the_cache(
+    cached_app: t.Callable[..., Flask],  # noqa: F811
+    sql_count: t.Any,
+) -> None:
+    """Types and values alike, whether read from SQL, from an entry filled
+    from SQL, or from one a save updated field by field."""
+    app = cached_app()
+
+    @app.route("/rich")
+    def rich() -> ResponseReturnValue:
+        s = session_start("rich", id=request.args.get("sid"), use_none=True)
+        if request.args.get("write"):
+            for var, value in RICH.items():
+                s[var] = value if request.args["write"] == "1" else "x"
+        got = {var: s.get(var) for var in RICH}
+        wrong = [var for var in RICH if (type(got[var]), got[var]) != (type(RICH[var]), RICH[var])]
+        return jsonify(id=s.id, wrong=wrong)
+
+    client = app.test_client()
+
+    def wrong(query: str) -> list[str]:
+        return t.cast(list[str], client.get(f"/rich?{query}").json["wrong"])  # type: ignore[index]
+
+    sid = client.get("/rich?write=1").json["id"]  # type: ignore[index]
+    assert wrong(f"sid={sid}") == []  # from SQL, then filled
+    log = sql_count(app)
+    assert wrong(f"sid={sid}") == []  # from the entry
+    assert log.count == 0
+    client.get(f"/rich?sid={sid}&write=x")
+    assert wrong(f"sid={sid}&write=1") == []
+    log.reset()
+    assert wrong(f"sid={sid}") == []  # from the entry a save updated
+    assert log.count == 0
 
 
 def test_ended_session_is_not_served(app: Flask) -> None:
