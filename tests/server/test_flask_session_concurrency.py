@@ -41,8 +41,8 @@ def env(request: pytest.FixtureRequest, database_url: str) -> t.Iterator[dict[st
     if request.param == "sql":
         yield {"NAMEDSESSIONS_DATABASE_URI": database_url}
         return
-    cache_url = request.getfixturevalue("cache_url")  # emptied before and after
-    yield {"NAMEDSESSIONS_DATABASE_URI": database_url, "TEST_CACHE_URL": cache_url}
+    url = request.getfixturevalue("cache_url")  # emptied before and after
+    yield {"NAMEDSESSIONS_DATABASE_URI": database_url, "TEST_CACHE_URL": url}
 
 
 @pytest.mark.parametrize("workers", [(4, 1), (2, 4)], ids=["sync", "threads"])
