@@ -99,7 +99,9 @@ class SessionCache:
         timeout = settings.cache_timeout
         self._connect: t.Callable[[], redis.Redis] = lambda: make_client(url, timeout)
         self._client: redis.Redis | None = None
-        self.prefix = settings.cache_prefix
+        # The table prefix too: apps with tables of their own that share a
+        # cache must not serve each other's sessions by a presented ID.
+        self.prefix = settings.cache_prefix + settings.table_prefix
         self.ttl_ms = int(settings.cache_ttl * 1000)
         self.retry_after = settings.cache_retry_after
         self._errors = _redis_errors()
@@ -110,6 +112,8 @@ class SessionCache:
         self._down_until = 0.0
         self._bypass_until = 0.0
         self._pending: set[str] = set()
+        #: how many writes could not update the cache, for a command to report
+        self.missed_writes = 0
 
     @property
     def client(self) -> redis.Redis:
@@ -267,6 +271,7 @@ class SessionCache:
         """Entries a write could not update: reads here bypass the cache for
         the entries' lifetime, and the entries go once it answers again."""
         with self._lock:
+            self.missed_writes += 1
             self._bypass_until = time.monotonic() + self.ttl_ms / 1000
             if len(self._pending) < _PENDING_MAX:
                 self._pending.update(keys)

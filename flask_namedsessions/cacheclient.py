@@ -21,8 +21,9 @@ CACHE_EXTRA = "pip install 'flask-namedsessions[redis]'"
 
 
 def check_url(url: str) -> None:
-    """Raise now for a missing redis-py or a Sentinel URL that cannot be
-    read (``init_app`` calls it; the client is made on first use)."""
+    """Raise now for a missing redis-py or a URL that cannot be read
+    (``init_app`` calls it; the client is made on first use, and a request
+    must not be the first to find out)."""
     try:
         import redis  # noqa: F401
     except ImportError:
@@ -30,8 +31,17 @@ def check_url(url: str) -> None:
             f"NAMEDSESSIONS_CACHE_URL is set, but redis-py is not installed: {CACHE_EXTRA}"
         ) from None
     scheme, _, rest = url.partition("://")
-    if scheme.lower() == "redis+sentinel":
+    scheme = scheme.lower()
+    if scheme == "redis+sentinel":
         _sentinels(rest)
+        return
+    from redis.connection import parse_url
+
+    try:
+        parse_url(scheme.removesuffix("+cluster") + "://" + rest)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        # redis-py's message names the part, never the password
+        raise ValueError(f"NAMEDSESSIONS_CACHE_URL cannot be read: {exc}") from None
 
 
 def make_client(url: str, timeout: float) -> redis.Redis:

@@ -15,6 +15,7 @@ from . import ids
 from .cache import CacheWrite
 from .cache import SessionCache
 from .clock import minutes_ms
+from .store import removal_params
 from .store import Store
 
 if t.TYPE_CHECKING:
@@ -78,20 +79,39 @@ class CachedStore(Store):
         try:
             super().delete(name, row_id, guard=guard)
         finally:
-            if nonces is None:
-                self.cache.remember(keys)
-            else:
-                self.cache.finish([CacheWrite(key, nonces.get(key, "")) for key in keys])
+            self._removed(keys, nonces)
 
-    def end_user_sessions(self, *args: t.Any, **kwargs: t.Any) -> list[RemovedSession]:
-        removed = super().end_user_sessions(*args, **kwargs)
-        writes = []
-        for session in removed:
-            writes.append(CacheWrite(session.key, ""))
-            if session.old_key is not None:
-                writes.append(CacheWrite(session.old_key, ""))
-        self.cache.finish(writes)
+    def end_user_sessions(
+        self,
+        user: str,
+        *,
+        name: str | None = None,
+        handle: str | None = None,
+        keep: t.Collection[str] = (),
+        **kwargs: t.Any,
+    ) -> list[RemovedSession]:
+        """Announce the entries of the sessions about to end (one SELECT
+        more), then end them: a DELETE whose outcome is unknown, and not
+        retried, leaves them unserved rather than cached past their end."""
+        params = removal_params(user, name, handle, keep)
+        stmt = self.user_sql.removal_keys(name is not None, handle is not None, bool(keep))
+        rows = self._read("finding the sessions of a user", lambda c: c.execute(stmt, params).all())
+        announced = list(dict.fromkeys(k for row in rows for k in row if k is not None))
+        nonces = self.cache.announce(announced)
+        removed: list[RemovedSession] = []
+        try:
+            removed = super().end_user_sessions(user, name=name, handle=handle, keep=keep, **kwargs)
+        finally:
+            found = {k for s in removed for k in (s.key, s.old_key) if k is not None}
+            self._removed(announced + sorted(found.difference(announced)), nonces)
         return removed
+
+    def _removed(self, keys: t.Sequence[str], nonces: dict[str, str] | None) -> None:
+        """After a removal's commit (or its failure): remove the entries."""
+        if nonces is None:
+            self.cache.remember(keys)
+        else:
+            self.cache.finish([CacheWrite(key, nonces.get(key, "")) for key in keys])
 
 
 def _writes(

@@ -219,6 +219,8 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
     def end_user_sessions(user: str, name: str | None) -> None:
         """End every session of USER: log them out everywhere."""
         state = get_state()
+        cache = getattr(state.store, "cache", None)
+        missed = 0 if cache is None else cache.missed_writes
         try:
             removed = state.store.end_user_sessions(
                 user, name=name, now=state.clock(), absolute=state.settings.absolute_timeout
@@ -226,6 +228,13 @@ def command_group(get_state: t.Callable[[], _AppState]) -> click.Group:
         except NamedSessionsError as exc:
             raise _fail(exc) from None
         click.echo(f"Ended {sum(r.live for r in removed)} sessions.")
+        if cache is not None and cache.missed_writes > missed:
+            # This process ends now: nothing of it removes the entries later.
+            raise click.ClickException(
+                "the session cache could not be told: the app may serve those"
+                " sessions from it for up to NAMEDSESSIONS_CACHE_TTL"
+                f" ({state.settings.cache_ttl:g} s); flush the cache to stop that sooner"
+            )
 
     @cli.command("create-tables")
     @with_appcontext

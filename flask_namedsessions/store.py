@@ -25,7 +25,7 @@ from .runner import Runner
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-__all__ = ["Store"]
+__all__ = ["Store", "removal_params"]
 
 
 class Store(Runner):
@@ -285,13 +285,7 @@ class Store(Runner):
         writes need the row."""
         sql = self.user_sql
         born_after = None if absolute is None else now - minutes_ms(absolute)
-        params: dict[str, t.Any] = {"user": user}
-        if name is not None:
-            params["name"] = name
-        if handle is not None:
-            params["handle"] = handle
-        if keep:
-            params["keep"] = list(keep)
+        params = removal_params(user, name, handle, keep)
 
         def remove(conn: Connection, returning: bool) -> list[RemovedSession]:
             stmt = sql.removal(name is not None, handle is not None, bool(keep), returning)
@@ -378,3 +372,17 @@ class Store(Runner):
         if self._cascades(conn) or conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
             return
         conn.execute(self.sql.delete_orphans())
+
+
+def removal_params(
+    user: str, name: str | None, handle: str | None, keep: t.Collection[str]
+) -> dict[str, t.Any]:
+    """The parameters of the statements that end a user's sessions."""
+    params: dict[str, t.Any] = {"user": user}
+    if name is not None:
+        params["name"] = name
+    if handle is not None:
+        params["handle"] = handle
+    if keep:
+        params["keep"] = list(keep)
+    return params

@@ -82,10 +82,11 @@ def end_user_sessions(
     """End every session bound to ``user`` ("log out everywhere"), and
     return how many live sessions ended.
 
-    One DELETE. Ended sessions open for nobody afterwards, not within a
-    rotation's grace either, and a request still in flight with one of them
-    saves nothing. Expired sessions of the user are deleted too (they are
-    not counted), so nothing of the user is left.
+    One DELETE (with the cache, a SELECT of their keys before it). Ended
+    sessions open for nobody afterwards, not within a rotation's grace
+    either, and a request still in flight with one of them saves nothing.
+    Expired sessions of the user are deleted too (they are not counted), so
+    nothing of the user is left.
 
     :param name: only the sessions of this name.
     :param keep_current: keep the sessions that the request being served

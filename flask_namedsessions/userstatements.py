@@ -92,12 +92,7 @@ class UserStatements:
         s = self.tables.sessions
 
         def build() -> t.Any:
-            where = self._of_user(named)
-            if one:
-                where = sa.and_(where, s.c.row_id == sa.bindparam("handle", type_=s.c.row_id.type))
-            if keeping:
-                keep = sa.bindparam("keep", expanding=True, type_=s.c.row_id.type)
-                where = sa.and_(where, s.c.row_id.not_in(keep))
+            where = self._removed(named, one, keeping)
             columns = (
                 s.c.row_id.label("row_id"),
                 s.c.key,
@@ -110,6 +105,26 @@ class UserStatements:
             return sa.select(*columns).where(where).with_for_update()
 
         return self._cached(("removal", named, one, keeping, returning), build)
+
+    def _removed(self, named: bool, one: bool, keeping: bool) -> t.Any:
+        """The sessions :meth:`removal` removes."""
+        s = self.tables.sessions
+        where = self._of_user(named)
+        if one:
+            where = sa.and_(where, s.c.row_id == sa.bindparam("handle", type_=s.c.row_id.type))
+        if keeping:
+            keep = sa.bindparam("keep", expanding=True, type_=s.c.row_id.type)
+            where = sa.and_(where, s.c.row_id.not_in(keep))
+        return where
+
+    def removal_keys(self, named: bool, one: bool, keeping: bool) -> t.Any:
+        """SELECT the lookup keys of the sessions :meth:`removal` would remove
+        now, for the cache to hear of their end before it happens."""
+        s = self.tables.sessions
+        return self._cached(
+            ("removal keys", named, one, keeping),
+            lambda: sa.select(s.c.key, s.c.old_key).where(self._removed(named, one, keeping)),
+        )
 
     def delete_rows(self) -> t.Any:
         """DELETE the sessions whose handle is in ``row_ids``."""

@@ -65,6 +65,23 @@ def test_unreadable_sentinel_url_raises(tmp_path: t.Any, url: str) -> None:
         init(tmp_path, NAMEDSESSIONS_CACHE_URL=url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:secret@127.0.0.1:63x9/9",
+        "redis://127.0.0.1:99999/9",
+        "rediss://127.0.0.1:6379/9?socket_timeout=soon",
+        "unix:///tmp/redis.sock?db=x",
+        "redis+cluster://127.0.0.1:port",
+    ],
+)
+def test_unreadable_cache_url_raises_in_init_app(tmp_path: t.Any, url: str) -> None:
+    """Not in every request: redis-py reads the URL when the client is made."""
+    with pytest.raises(ValueError, match=r"^NAMEDSESSIONS_CACHE_URL cannot be read") as info:
+        init(tmp_path, NAMEDSESSIONS_CACHE_URL=url)
+    assert "secret" not in str(info.value)
+
+
 def test_sentinel_url_asks_for_the_master(tmp_path: t.Any) -> None:
     url = "redis+sentinel://:secret@127.0.0.1:26390,127.0.0.1/mymaster/3"
     store = get_state(init(tmp_path, NAMEDSESSIONS_CACHE_URL=url)).store

@@ -198,3 +198,29 @@ def test_full_cache_refusing_writes_loses_nothing(
     server.close()
     for i in range(10, 15):
         traffic.round(i, two)
+
+
+def test_cli_ending_sessions_says_when_the_cache_was_not_told(
+    make_app: t.Callable[..., Flask],
+    own_redis: OwnRedis,  # noqa: F811
+) -> None:
+    """The command runs once and exits: nothing of it is left to remove the
+    entries later, so it fails, saying what the workers may still serve."""
+    worker = make(make_app, own_redis)
+
+    @worker.route("/bind")
+    def bind() -> str:
+        session_start("cart", id=request.args.get("sid"), use_none=True).bind_user("ada")
+        return ""
+
+    traffic = Traffic(worker)
+    worker.test_client().get(f"/bind?sid={traffic.sid}")
+    traffic.round(1, worker)  # cached
+    # the command's host cannot reach the cache the workers reach
+    command = make_app(NAMEDSESSIONS_CACHE_URL="redis://127.0.0.1:1/0")
+    result = command.test_cli_runner().invoke(args=["namedsessions", "end-user-sessions", "ada"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Ended 1 sessions.\nError: the session cache could not")
+    assert "NAMEDSESSIONS_CACHE_TTL (300 s)" in result.output
+    ok = command.test_cli_runner().invoke(args=["namedsessions", "end-user-sessions", "ada"])
+    assert (ok.exit_code, ok.output) == (0, "Ended 0 sessions.\n")

@@ -100,6 +100,7 @@ def create_flask_session_app() -> Flask:
     app.config["SECRET_KEY"] = "server tests"
     app.config["NAMEDSESSIONS_DATABASE_URI"] = os.environ["NAMEDSESSIONS_DATABASE_URI"]
     app.config["NAMEDSESSIONS_FLASK_SESSION"] = "main"
+    app.config["NAMEDSESSIONS_CACHE_URL"] = os.environ.get("TEST_CACHE_URL")
     NamedSessions(app)
     CSRFProtect(app)
 

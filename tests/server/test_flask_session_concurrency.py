@@ -1,6 +1,6 @@
 """flask.session under gunicorn: parallel requests of one visitor that change
 different keys keep every change (Flask-Session's lost update, pallets-eco/
-flask-session#71)."""
+flask-session#71), with the cache in front of SQL or without."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.cache_support import cache_url  # noqa: F401 - fixture
 from tests.server.test_concurrency import orphans
 
 pytestmark = pytest.mark.server
@@ -34,13 +35,21 @@ def fetch(
         return error.code, error.read().decode(), error.headers
 
 
+@pytest.fixture(params=["sql", "cached"])
+def env(request: pytest.FixtureRequest, database_url: str) -> t.Iterator[dict[str, str]]:
+    """The app's environment: the database, and the cache when ``cached``."""
+    if request.param == "sql":
+        yield {"NAMEDSESSIONS_DATABASE_URI": database_url}
+        return
+    url = request.getfixturevalue("cache_url")  # emptied before and after
+    yield {"NAMEDSESSIONS_DATABASE_URI": database_url, "TEST_CACHE_URL": url}
+
+
 @pytest.mark.parametrize("workers", [(4, 1), (2, 4)], ids=["sync", "threads"])
 def test_parallel_requests_keep_every_key(
-    gunicorn: t.Callable[..., str], database_url: str, workers: tuple[int, int]
+    gunicorn: t.Callable[..., str], env: dict[str, str], workers: tuple[int, int]
 ) -> None:
-    base = gunicorn(
-        APP, {"NAMEDSESSIONS_DATABASE_URI": database_url}, workers=workers[0], threads=workers[1]
-    )
+    base = gunicorn(APP, env, workers=workers[0], threads=workers[1])
     status, token, headers = fetch(f"{base}/token")
     assert status == 200
     cookie = headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
@@ -64,9 +73,9 @@ def test_parallel_requests_keep_every_key(
 
 
 def test_log_out_everywhere_racing_saves_stays_ended(
-    gunicorn: t.Callable[..., str], database_url: str
+    gunicorn: t.Callable[..., str], database_url: str, env: dict[str, str]
 ) -> None:
-    base = gunicorn(APP, {"NAMEDSESSIONS_DATABASE_URI": database_url}, workers=2, threads=4)
+    base = gunicorn(APP, env, workers=2, threads=4)
     status, token, headers = fetch(f"{base}/token")
     assert status == 200
     cookie = headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
