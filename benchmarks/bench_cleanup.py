@@ -33,6 +33,9 @@ PG_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@1
 def make_app() -> Flask:
     app = Flask("cleanup")
     app.config.update(NAMEDSESSIONS_DATABASE_URI=PG_URL, NAMEDSESSIONS_TABLE_PREFIX="bench_")
+    # the fill runs through the store's engine: its bulk INSERT takes longer
+    # than the statement timeout a request gets
+    app.config["NAMEDSESSIONS_STATEMENT_TIMEOUT"] = None
     NamedSessions(app)
 
     @app.route("/fill/<sid>")

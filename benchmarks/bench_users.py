@@ -38,6 +38,9 @@ PREFIX = "bench_users_"
 def make_app() -> Flask:
     app = Flask("users")
     app.config.update(NAMEDSESSIONS_DATABASE_URI=PG_URL, NAMEDSESSIONS_TABLE_PREFIX=PREFIX)
+    # the fill runs through the store's engine: its bulk INSERT takes longer
+    # than the statement timeout a request gets
+    app.config["NAMEDSESSIONS_STATEMENT_TIMEOUT"] = None
     NamedSessions(app)
     return app
 
