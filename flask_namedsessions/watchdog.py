@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -60,13 +61,21 @@ class Watch:
 
 
 class _Dog:
-    """The thread and the deadlines it waits for, earliest first."""
+    """The thread and the deadlines it waits for, earliest first.
+
+    The thread is woken only for a deadline earlier than the one it sleeps
+    until; while none is due it sleeps a second at a time, so that a steady
+    stream of commands costs no wake-up each, and it ends after a minute
+    with nothing to watch.
+    """
 
     def __init__(self) -> None:
         self.cond = threading.Condition(threading.Lock())
         self.due: list[tuple[float, int, Watch]] = []
         self.order = itertools.count()
         self.thread: threading.Thread | None = None
+        #: when the sleeping thread wakes by itself (-inf: it is awake)
+        self.until = -math.inf
 
     def add(self, watch: Watch) -> None:
         with self.cond:
@@ -76,7 +85,7 @@ class _Dog:
                     target=self._run, name="namedsessions-watchdog", daemon=True
                 )
                 self.thread.start()
-            elif self.due[0][2] is watch:
+            elif watch.deadline < self.until:
                 self.cond.notify()
 
     def finish(self, watch: Watch) -> None:
@@ -89,22 +98,30 @@ class _Dog:
 
     def _run(self) -> None:
         due = self.due
-        while True:
-            with self.cond:
+        idle_since = time.monotonic()
+        with self.cond:
+            while True:
                 while due and due[0][2].done:
                     heapq.heappop(due)
-                if not due:
-                    if not self.cond.wait(60.0) and not due:
-                        self.thread = None
-                        return
+                now = time.monotonic()
+                if due and due[0][0] <= now:
+                    watch = heapq.heappop(due)[2]
+                    self.cond.release()
+                    try:
+                        watch._cancel()
+                    finally:
+                        self.cond.acquire()
                     continue
-                delay = due[0][0] - time.monotonic()
-                if delay > 0:
-                    self.cond.wait(delay)
-                    continue
-                watch = heapq.heappop(due)[2]
-            if not watch.done:
-                watch._cancel()
+                if due:
+                    idle_since = now
+                    self.until = due[0][0]
+                elif now - idle_since > 60.0:
+                    self.thread = None
+                    return
+                else:
+                    self.until = now + 1.0
+                self.cond.wait(self.until - now)
+                self.until = -math.inf
 
 
 _dog = _Dog()

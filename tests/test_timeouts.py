@@ -1,5 +1,6 @@
-"""Statement timeouts on the extension's own engine, and what it sets on a
-new connection to MariaDB (causal reads, on a Galera node only).
+"""Statement timeouts on the extension's own engine, the bound on a commit
+that waits, and what it sets on a new connection to MariaDB (causal reads,
+on a Galera node only).
 
 A statement that waits for a lock held by another connection fails after
 ``NAMEDSESSIONS_STATEMENT_TIMEOUT`` with a :exc:`SessionStoreError` (a 503
@@ -105,6 +106,9 @@ def test_statement_timeout_reaches_each_connection(
 ) -> None:
     app = make_app(NAMEDSESSIONS_STATEMENT_TIMEOUT=2.5)
     assert timeouts(app) == expected(database_url, "2500ms", (2.5, 2.5))
+    # and to a commit, on PostgreSQL: the others' timeouts cover it already
+    watchdog = get_state(app).store.engines.watchdog
+    assert (watchdog and watchdog.seconds) == expected(database_url, 2.5, None)
 
 
 @pytest.mark.parametrize("timeout", [None, 0])
@@ -113,6 +117,7 @@ def test_statement_timeout_off(
 ) -> None:
     app = make_app(NAMEDSESSIONS_STATEMENT_TIMEOUT=timeout)
     assert timeouts(app) == expected(database_url, "0", (None, None))
+    assert get_state(app).store.engines.watchdog is None
 
 
 def test_own_statement_timeout_option_wins(
