@@ -38,9 +38,6 @@ class Watch:
         self.fired = False
         self.warnings = 0
 
-    def __lt__(self, other: Watch) -> bool:
-        return self.deadline < other.deadline
-
     def unconfirmed(self) -> bool:
         """Did the cancel end a wait after the commit was made locally?
         PostgreSQL answers that with a warning, not an error."""
