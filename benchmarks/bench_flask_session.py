@@ -20,8 +20,8 @@ import tempfile
 import typing as t
 import warnings
 
+from bench_apps import drop_tables
 from bench_requests import cookie_of
-from bench_requests import drop_tables
 from bench_requests import measure
 from bench_requests import PG_URL
 from flask import Flask
@@ -151,7 +151,7 @@ def bench(label: str, url: str, seconds: float, rounds: int, redis_too: bool) ->
         for name in apps:
             value = medians[f"{name}, {kind}"]
             print(f"| {name}, {kind} | {value:,.0f} | {value / base:.2f}x | {value / off:.2f}x |")
-    drop_tables(ours_app, [(fs_app, fs_db), (fs_off_app, fs_off_db)])
+    drop_tables([(ours_app, None), (fs_app, fs_db), (fs_off_app, fs_off_db)])
     if redis_client is not None:
         keys = list(redis_client.scan_iter(match=REDIS_PREFIX + "*"))
         if keys:

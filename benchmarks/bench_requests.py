@@ -1,11 +1,21 @@
 """Requests per second of session stores, in one run, through the WSGI app.
 
-Run: ``python benchmarks/bench_requests.py [--seconds 1.5] [--rounds 5]``.
-Each case serves a view that reads (or changes) ten small session values;
-requests go straight to ``app.wsgi_app`` with a prepared environ, so the
+Run: ``python benchmarks/bench_requests.py [--seconds 1.5] [--rounds 5]``, or
+``--quick`` for a smoke run of every case (a tenth of a second, one round).
+Two tables per database, each measured in the same rounds as its anchors:
+
+- the *classic* view reads one of ten short strings;
+- the *realistic* view reads all ten variables of an app's session (an int
+  id, strings, a bool, a float, a short list, a small dict) through the
+  mapping, and the write case also changes one of them.
+
+Requests go straight to ``app.wsgi_app`` with a prepared environ, so the
 numbers compare the stores, not an HTTP stack. PostgreSQL is
-``postgresql+psycopg://postgres@127.0.0.1/test`` unless ``BENCH_POSTGRESQL_URL``
-says otherwise.
+``BENCH_POSTGRESQL_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1/test``);
+Flask-Session's Redis backend uses database ``BENCH_REDIS_DB`` (default 2)
+of the Redis on 127.0.0.1:6379, and our cache, where the installed package
+has ``NAMEDSESSIONS_CACHE_URL``, ``BENCH_CACHE_URL`` (default
+``redis://127.0.0.1:6379/3``).
 """
 
 from __future__ import annotations
@@ -16,20 +26,27 @@ import statistics
 import tempfile
 import time
 import typing as t
-import warnings
 
 import sqlalchemy as sa
+from bench_apps import CACHE_PREFIX
+from bench_apps import cache_supported
+from bench_apps import cookie_session
+from bench_apps import drop_keys
+from bench_apps import drop_tables
+from bench_apps import flask_session
+from bench_apps import flask_session_redis
+from bench_apps import one_select
+from bench_apps import ours
+from bench_apps import plain
+from bench_apps import REDIS_PREFIX
 from flask import Flask
-from flask import g
-from flask import session
 from werkzeug.test import EnvironBuilder
 
-from flask_namedsessions import NamedSessions
-from flask_namedsessions import session_start
-from flask_namedsessions.extension import get_state
-
-VALUES = {f"v{i}": f"value {i}" for i in range(10)}
 PG_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
+CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3")
+FLOOR = "(b) Flask + one SELECT by key"
+
+__all__ = ["PG_URL", "cookie_of", "measure"]
 
 
 def run(app: Flask, path: str, cookie: str | None, seconds: float) -> float:
@@ -38,7 +55,8 @@ def run(app: Flask, path: str, cookie: str | None, seconds: float) -> float:
     environ = EnvironBuilder(path=path, headers=headers).get_environ()
 
     def start_response(status: str, headers: list[t.Any], exc_info: t.Any = None) -> t.Any:
-        return None
+        if not status.startswith("200"):
+            raise SystemExit(f"{app.name} {path}: {status}")
 
     count = 0
     deadline = time.perf_counter() + seconds
@@ -57,122 +75,12 @@ def cookie_of(app: Flask, path: str) -> str:
     return "; ".join(h.split(";", 1)[0] for h in response.headers.getlist("Set-Cookie"))
 
 
-def plain() -> Flask:
-    app = Flask("plain")
-
-    @app.route("/")
-    def index() -> str:
-        return "ok"
-
-    return app
+Cases = dict[str, tuple[Flask, str, str | None]]
 
 
-def one_select(url: str, *, fill: bool = True) -> tuple[Flask, sa.Engine]:
-    """The floor: one SELECT by primary key per request. ``fill=False`` leaves
-    the table as another process filled it (gunicorn's workers share one)."""
-    engine = sa.create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    meta = sa.MetaData()
-    table = sa.Table(
-        "bench_kv", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("val", sa.Text)
-    )
-    if fill:
-        meta.drop_all(engine)
-        meta.create_all(engine)
-        with engine.begin() as conn:
-            conn.execute(table.insert(), [{"id": 1, "val": "x"}])
-    stmt = sa.select(table.c.val).where(table.c.id == sa.bindparam("id"))
-    app = Flask("select")
-
-    @app.route("/")
-    def index() -> str:
-        with engine.connect() as conn:
-            return str(conn.execute(stmt, {"id": 1}).scalar())
-
-    return app, engine
-
-
-def cookie_session() -> Flask:
-    app = Flask("cookie")
-    app.secret_key = "bench"
-
-    @app.route("/set")
-    def set_() -> str:
-        session.update(VALUES)
-        return "ok"
-
-    @app.route("/")
-    def index() -> str:
-        return str(session["v3"])
-
-    return app
-
-
-def flask_session(url: str, refresh: bool) -> tuple[Flask, t.Any]:
-    from flask_session import Session
-    from flask_sqlalchemy import SQLAlchemy
-
-    db = SQLAlchemy()
-    app = Flask("flask_session")
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=url,
-        SESSION_TYPE="sqlalchemy",
-        SESSION_SQLALCHEMY=db,
-        SESSION_SQLALCHEMY_TABLE="bench_flask_sessions",
-        SESSION_REFRESH_EACH_REQUEST=refresh,
-        SECRET_KEY="bench",
-    )
-    db.init_app(app)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        Session(app)
-
-    @app.route("/set")
-    def set_() -> str:
-        session.update(VALUES)
-        return "ok"
-
-    @app.route("/")
-    def index() -> str:
-        return str(session["v3"])
-
-    @app.route("/change")
-    def change() -> str:
-        session["v3"] = str(time.perf_counter())
-        return "ok"
-
-    return app, db
-
-
-def ours(url: str) -> Flask:
-    app = Flask("ours")
-    app.config["NAMEDSESSIONS_DATABASE_URI"] = url
-    app.config["NAMEDSESSIONS_TABLE_PREFIX"] = "bench_"
-    NamedSessions(app)
-
-    @app.route("/set")
-    def set_() -> str:
-        s = session_start("cart")
-        for key, value in VALUES.items():
-            s[key] = value
-        return "ok"
-
-    @app.route("/")
-    def index() -> str:
-        session_start("cart")
-        return str(g.v3)
-
-    @app.route("/change")
-    def change() -> str:
-        session_start("cart")
-        g.v3 = str(time.perf_counter())
-        return "ok"
-
-    return app
-
-
-def measure(
-    cases: dict[str, tuple[Flask, str, str | None]], seconds: float, rounds: int
-) -> dict[str, float]:
+def measure(cases: Cases, seconds: float, rounds: int) -> dict[str, float]:
+    """The median requests per second of each case, the cases interleaved in
+    every round so that a change of load hits them all alike."""
     results: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, (app, path, cookie) in cases.items():
@@ -180,61 +88,111 @@ def measure(
     return {name: statistics.median(values) for name, values in results.items()}
 
 
-def bench(label: str, url: str, seconds: float, rounds: int) -> None:
+def table(medians: dict[str, float], names: list[str], anchors: list[str]) -> None:
+    """Print ``names`` with their ratios to each of ``anchors``."""
+    present = [a for a in anchors if a in medians]
+    print("| case | req/s | " + " | ".join(f"vs {a.split(' ', 1)[0]}" for a in present) + " |")
+    print("|---|---:|" + "---:|" * len(present))
+    for name in names:
+        value = medians[name]
+        ratios = " | ".join(f"{value / medians[a]:.2f}x" for a in present)
+        print(f"| {name} | {value:,.0f} | {ratios} |")
+
+
+def bench(label: str, url: str, seconds: float, rounds: int, redis_too: bool) -> None:
+    """Both tables for the database at ``url``."""
+    made: list[tuple[Flask, t.Any]] = []
+
+    def keep(app: Flask, db: t.Any = None) -> Flask:
+        made.append((app, db))
+        return app
+
     select_app, select_engine = one_select(url)
-    fs_app, fs_db = flask_session(url, refresh=True)
-    fs_off_app, fs_off_db = flask_session(url, refresh=False)
-    ours_app = ours(url)
-    cookie_app = cookie_session()
-    cases = {
+    fs_app = keep(*flask_session(url, refresh=True))
+    fs_off_app = keep(*flask_session(url, refresh=False))
+    own = keep(ours(url))
+    with_db = keep(*ours(url, with_db=True))
+    cases: Cases = {
         "(a) plain Flask": (plain(), "/", None),
-        "(b) Flask + one SELECT by key": (select_app, "/", None),
-        "(c) Flask cookie session": (cookie_app, "/", cookie_of(cookie_app, "/set")),
-        "(d) Flask-Session, defaults": (fs_app, "/", cookie_of(fs_app, "/set")),
-        "(d') Flask-Session, refresh off": (fs_off_app, "/", cookie_of(fs_off_app, "/set")),
-        "(d) Flask-Session, one value changed": (fs_app, "/change", cookie_of(fs_app, "/set")),
-        "(e) ours, read-only": (ours_app, "/", cookie_of(ours_app, "/set")),
-        "(e) ours, one variable changed": (ours_app, "/change", cookie_of(ours_app, "/set")),
-        "(e) ours, new session": (ours_app, "/set", None),
+        FLOOR: (select_app, "/", None),
     }
-    medians = measure(cases, seconds, rounds)
-    floor = medians["(b) Flask + one SELECT by key"]
-    fs_default = medians["(d) Flask-Session, defaults"]
-    fs_off = medians["(d') Flask-Session, refresh off"]
-    print(f"\n{label} (median of {rounds} rounds of {seconds} s)\n")
-    print("| case | req/s | vs (b) | vs (d) defaults | vs (d') refresh off |")
-    print("|---|---:|---:|---:|---:|")
-    for name, value in medians.items():
-        print(
-            f"| {name} | {value:,.0f} | {value / floor:.2f}x"
-            f" | {value / fs_default:.2f}x | {value / fs_off:.2f}x |"
-        )
-    drop_tables(ours_app, [(fs_app, fs_db), (fs_off_app, fs_off_db)])
+    cookie_app = cookie_session()
+    redis_client = None
+    if redis_too:
+        redis_app, redis_client = flask_session_redis(refresh=True)
+        redis_off_app, _ = flask_session_redis(refresh=False, client=redis_client)
+    classic: Cases = {
+        "(c) Flask cookie session": (cookie_app, "/", cookie_of(cookie_app, "/set")),
+        "(d) Flask-Session SQL, defaults": (fs_app, "/", cookie_of(fs_app, "/set")),
+        "(d') Flask-Session SQL, refresh off": (fs_off_app, "/", cookie_of(fs_off_app, "/set")),
+        "(d) Flask-Session SQL, one value changed": (fs_app, "/change", cookie_of(fs_app, "/set")),
+        "(e) ours, read-only": (own, "/", cookie_of(own, "/set")),
+        "(e) ours, one variable changed": (own, "/change", cookie_of(own, "/set")),
+        "(e) ours, new session": (own, "/set", None),
+    }
+    realistic_apps = [
+        ("(c) Flask cookie session", cookie_app),
+        ("(d) Flask-Session SQL, defaults", fs_app),
+    ]
+    if redis_client is not None:
+        realistic_apps.append(("(r) Flask-Session Redis, defaults", redis_app))
+        realistic_apps.append(("(r') Flask-Session Redis, refresh off", redis_off_app))
+    realistic_apps += [("(e) ours, own engine", own), ("(e) ours, db=", with_db)]
+    cached = None
+    if redis_too and cache_supported():
+        cached = keep(ours(url, cache_url=CACHE_URL))
+        realistic_apps.append(("(e) ours, own engine + cache", cached))
+    elif redis_too:
+        print("\n(the installed flask-namedsessions has no NAMEDSESSIONS_CACHE_URL: no cache case)")
+    realistic: Cases = {}
+    for who, app in realistic_apps:
+        cookie = cookie_of(app, "/r/set")
+        realistic[f"{who}, realistic read"] = (app, "/r", cookie)
+        realistic[f"{who}, realistic change"] = (app, "/r/change", cookie)
+    medians = measure({**cases, **classic, **realistic}, seconds, rounds)
+    print(f"\n{label}, classic view (median of {rounds} rounds of {seconds} s)\n")
+    anchors = [FLOOR, "(d) Flask-Session SQL, defaults", "(d') Flask-Session SQL, refresh off"]
+    table(medians, [*cases, *classic], anchors)
+    print(f"\n{label}, realistic view (same rounds)\n")
+    anchors = [
+        FLOOR,
+        "(d) Flask-Session SQL, defaults, realistic read",
+        "(r) Flask-Session Redis, defaults, realistic read",
+        "(r') Flask-Session Redis, refresh off, realistic read",
+    ]
+    table(medians, [*cases, *realistic], anchors)
+    drop_tables(made)
     with select_engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_kv"))
     select_engine.dispose()
+    if redis_client is not None:
+        drop_keys(redis_client, REDIS_PREFIX)
+        redis_client.close()
+    if cached is not None:
+        import redis
 
-
-def drop_tables(ours_app: Flask, flask_session_apps: list[tuple[Flask, t.Any]]) -> None:
-    """Drop the tables a run made: ours, and Flask-Session's."""
-    with ours_app.app_context():
-        store = get_state(ours_app).store
-        store.tables.sessions.metadata.drop_all(store.engine)
-        store.dispose()
-    for app, db in flask_session_apps:
-        with app.app_context():
-            db.metadata.drop_all(db.engine)
-            db.engine.dispose()
+        with redis.Redis.from_url(CACHE_URL) as client:
+            drop_keys(client, CACHE_PREFIX)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="0.05 s, one round: a smoke run")
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        bench("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.sqlite3", args.seconds, args.rounds)
-    bench("PostgreSQL", PG_URL, args.seconds, args.rounds)
+    if args.quick:
+        args.seconds, args.rounds = 0.05, 1
+    databases = args.databases.split(",")
+    if "sqlite" in databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+            bench("SQLite (file, WAL)", url, args.seconds, args.rounds, redis_too=False)
+    if "postgresql" in databases:
+        bench("PostgreSQL", PG_URL, args.seconds, args.rounds, redis_too=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import bench_requests
+import bench_apps
 
 HERE = Path(__file__).resolve().parent
 PG_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
     results = {}
-    bench_requests.one_select(PG_URL)[1].dispose()  # the floor's table, once for all workers
+    bench_apps.one_select(PG_URL)[1].dispose()  # the floor's table, once for all workers
     for port, (name, (app, path, setter)) in enumerate(CASES.items(), start=18300):
         process = serve(app, port)
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-import bench_requests
+import bench_apps
 from flask import Flask
 
 
@@ -16,12 +16,12 @@ def _url() -> str:
 
 
 def floor() -> Flask:
-    return bench_requests.one_select(_url(), fill=False)[0]
+    return bench_apps.one_select(_url(), fill=False)[0]
 
 
 def flask_session(refresh: str = "0") -> Flask:
-    return bench_requests.flask_session(_url(), refresh=refresh == "1")[0]
+    return bench_apps.flask_session(_url(), refresh=refresh == "1")[0]
 
 
 def ours() -> Flask:
-    return bench_requests.ours(_url())
+    return bench_apps.ours(_url())

@@ -147,12 +147,21 @@ class SessionCache:
         return now >= self._down_until and now >= self._bypass_until
 
     def _failed(self, what: str, exc: BaseException, keys: t.Iterable[str] | None = None) -> None:
-        """Open the breaker; for a write (``keys`` given), also :meth:`remember`."""
+        """Open the breaker; for a write (``keys`` given), also :meth:`remember`.
+        Logged when the breaker opens, not for each write while it is open."""
+        now = time.monotonic()
         with self._lock:
-            self._down_until = time.monotonic() + self.retry_after
+            was_closed = now >= self._down_until
+            self._down_until = now + self.retry_after
         if keys is not None:
             self.remember(keys)
-        logger.warning("session cache: %s failed (%s); using SQL", what, type(exc).__name__)
+        if was_closed:
+            logger.warning(
+                "session cache: %s failed (%s); reads use SQL for %s s",
+                what,
+                type(exc).__name__,
+                self.retry_after,
+            )
 
     def _call(self, name: str, key: str, args: list[t.Any]) -> t.Any:
         client = self.client

@@ -15,6 +15,13 @@ import typing as t
 import warnings
 
 from .backoff import RetryPolicy
+from .rules import DOMAIN_RULE
+from .rules import MAX_MINUTES
+from .rules import PATH_RULE
+from .rules import samesite
+from .rules import valid_domain
+from .rules import valid_path
+from .rules import valid_time
 
 #: Every configuration key with its default. ``docs/config.rst`` documents
 #: exactly these keys (a test keeps the two in step). ``CREATE_TABLES`` of
@@ -70,7 +77,6 @@ TRACKING_MODES: tuple[TrackingMode, ...] = t.get_args(TrackingMode)
 #: How much of a device's address is recorded with a session.
 RecordIp = t.Literal["full", "truncated"]
 _RECORD_IP = (None, *t.get_args(RecordIp))
-_SAMESITE = ("Lax", "Strict", "None")
 #: Keys that look like ours: a misspelled one is reported, not ignored.
 _OUR_PREFIX = "NAMEDSESSION"
 #: How ``flask.session``'s ID may travel (``"none"`` would lose it).
@@ -82,21 +88,6 @@ _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:~-]{0,64}\Z")
 _COOKIE_PREFIX_RE = re.compile(r"[A-Za-z0-9_.~-]{0,64}\Z")
 _TABLE_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}\Z")
 _SESSION_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
-#: A host name (any letters, for IDNA), maybe with a leading dot or a port:
-#: nothing that would end the attribute or start another.
-_DOMAIN_RE = re.compile(r"\.?[\w-]+(?:\.[\w-]+)*\.?(?::[0-9]{1,5})?\Z")
-DOMAIN_RULE = 'a host name such as example.com, without ";", spaces or control characters'
-PATH_RULE = 'a path that starts with "/", without ";", spaces or control characters'
-
-
-def valid_domain(value: str) -> bool:
-    """Can ``value`` be a cookie's ``Domain`` without adding attributes?"""
-    return _DOMAIN_RE.match(value) is not None
-
-
-def valid_path(value: str) -> bool:
-    """Can ``value`` be a cookie's ``Path`` without adding attributes?"""
-    return value[:1] == "/" and value.isprintable() and " " not in value and ";" not in value
 
 
 def _has_prefix(name: str, prefix: str) -> bool:
@@ -201,19 +192,6 @@ class Settings:
         return options
 
 
-#: The longest timeout in minutes (about 190 years); also caps the seconds
-#: keys, so that every time stays a finite number of milliseconds.
-MAX_MINUTES = 100_000_000
-
-
-def valid_time(value: object, *, zero: bool = False) -> bool:
-    """Is ``value`` a time in minutes or seconds that every database can
-    store: a number above 0 (or ``zero`` itself), up to :data:`MAX_MINUTES`?"""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return (value >= 0 if zero else value > 0) and value <= MAX_MINUTES
-
-
 class _Reader:
     """Reads and checks keys, naming the key in every error."""
 
@@ -260,18 +238,6 @@ class _Reader:
 
     def samesite(self, key: str) -> str | None:
         return samesite(key, self.config[key])
-
-
-def samesite(key: str, value: object) -> str | None:
-    """A ``SameSite`` value in any case, as Flask and Werkzeug take it, in
-    their spelling; ``ValueError`` naming ``key`` for anything else."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.title() not in _SAMESITE:
-        raise ValueError(
-            f"{key} must be 'Lax', 'Strict', 'None' (in any case) or None, got {value!r}"
-        )
-    return value.title()
 
 
 def warn_unknown_keys(config: t.Mapping[str, t.Any]) -> None:

@@ -45,7 +45,7 @@ if t.TYPE_CHECKING:
     from .tracking import Offered
     from .tracking import Source
 
-__all__ = ["Closing", "RequestSessions", "begin", "current", "forget_other"]
+__all__ = ["Closing", "RequestSessions", "begin", "current"]
 
 
 class Closing(enum.Enum):
@@ -91,19 +91,13 @@ def current() -> RequestSessions | None:
     """This request's sessions, if it started any.
 
     Flask may reuse an outer app context, so ``g`` can still hold another
-    request's state: it is only ours if it names this very request.
+    request's state: it is only ours if it names this very request (and
+    :func:`begin` replaces it), so no hook has to clear it first.
     """
     found: RequestSessions | None = g.get(STATE_ATTR)
     if found is None or found.request is not _this_request():
         return None
     return found
-
-
-def forget_other() -> None:
-    """Drop another request's sessions from a reused ``g``; sessions that a
-    hook started earlier in this request stay."""
-    if current() is None:
-        setattr(g, STATE_ATTR, None)
 
 
 def begin(settings: Settings, store: Store, clock: Clock) -> RequestSessions:

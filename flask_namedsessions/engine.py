@@ -3,7 +3,7 @@
 Without Flask-SQLAlchemy the extension makes its own engine, by default an
 SQLite file in the instance folder set up for several threads and processes.
 Either way reads and transactions may want different connection settings
-(:func:`read_and_tx_engines`); both share one pool.
+(:func:`read_and_tx_engines`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import os
 import re
 import threading
 import typing as t
+import weakref
 
 import sqlalchemy as sa
+from sqlalchemy.engine.base import OptionEngine
 
 if t.TYPE_CHECKING:
     from .config import Settings
@@ -238,8 +240,8 @@ class Engines:
         return engine
 
     def split(self) -> tuple[sa.Engine, sa.Engine]:
-        """The engines for reads and for transactions; found on first use,
-        which connects."""
+        """The engines for reads and single statements, and for
+        transactions; found on first use, which connects."""
         engines = self._split
         if engines is None:
             engine = self.engine
@@ -252,16 +254,19 @@ class Engines:
     def dispose(self) -> None:
         """Close the pooled connections (tests, forks, shutdown)."""
         if self._engine is not None:
+            for engine in self._split or ():
+                if engine.pool is not self._engine.pool:
+                    engine.dispose()
             self._engine.dispose()
 
 
 def read_and_tx_engines(engine: sa.Engine) -> tuple[sa.Engine, sa.Engine]:
-    """The engines that reads and transactions run on, both sharing
-    ``engine``'s pool.
+    """The engines that reads (and single statements) and transactions run on.
 
     A read wants no transaction around it, at the lowest cost per checkout:
     PostgreSQL would send ``BEGIN`` and ``ROLLBACK`` around it, so it runs in
-    autocommit (free when the engine autocommits already); SQLite's driver
+    autocommit (free when the engine autocommits already; on an application
+    engine that does not, on its autocommitting twin); SQLite's driver
     opens no transaction for a ``SELECT``, and switching MariaDB to autocommit
     and back costs two round trips, more than the ``ROLLBACK`` it saves. An
     engine that autocommits gets its transactions at the database's own
@@ -279,5 +284,51 @@ def read_and_tx_engines(engine: sa.Engine) -> tuple[sa.Engine, sa.Engine]:
     if autocommits and default_level is not None:
         return engine, engine.execution_options(isolation_level=default_level)
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT"), engine
+        return _autocommit_twin(engine), engine
     return engine, engine
+
+
+class _TwinEngine(OptionEngine):
+    """An engine that shares another's dialect, events and statement cache,
+    but not its pool, whose connections it closes when it goes away (the
+    application disposes only the engine it made)."""
+
+    def __init__(self, proxied: sa.Engine, pool: sa.pool.Pool) -> None:
+        self._pools = [pool]
+        weakref.finalize(self, _dispose_last, self._pools)
+        super().__init__(proxied, {})
+
+    @property
+    def pool(self) -> sa.pool.Pool:
+        return self._pools[-1]
+
+    @pool.setter
+    def pool(self, pool: sa.pool.Pool) -> None:
+        self._pools[-1] = pool
+
+
+def _dispose_last(pools: list[sa.pool.Pool]) -> None:
+    pools[-1].dispose()
+
+
+def _autocommit_twin(engine: sa.Engine) -> sa.Engine:
+    """``engine`` on a pool of its own whose connections autocommit from the
+    moment they connect.
+
+    An application's engine opens transactions. Switching one of its pooled
+    connections to autocommit for a read, and back when it returns to the
+    pool, costs more than the read's own Python; reading in a transaction
+    costs a ``BEGIN`` and a ``ROLLBACK`` round trip. The twin's connections
+    are made like the application's (same creator, pool settings and connect
+    listeners), and the application's engine events (statement logging,
+    tracing) see its statements too. It holds at most as many connections
+    as threads read sessions at once.
+    """
+    pool = engine.pool.recreate()
+    dialect = engine.dialect
+
+    def autocommit(dbapi_connection: t.Any, record: t.Any) -> None:
+        dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+
+    sa.event.listen(pool, "connect", autocommit)
+    return _TwinEngine(engine, pool)

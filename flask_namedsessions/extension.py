@@ -142,7 +142,6 @@ class NamedSessions:
 
             interface = NamedSessionInterface(begin, flask_session_settings(app, settings), _close)
         app.extensions[EXTENSION_KEY] = state
-        app.before_request(_before_request)
         app.after_request(_after_request)
         got_request_exception.connect(_on_exception, app)
         app.jinja_env.globals.update(template_globals())
@@ -174,12 +173,6 @@ def _app_database(app: Flask, db: SQLAlchemy, settings: Settings) -> tuple[Table
     source = "SQLALCHEMY_DATABASE_URI" if bind_key is None else f"SQLALCHEMY_BINDS[{bind_key!r}]"
     check_not_shared(engine, source)
     return define_tables(metadata, settings.table_prefix), engine
-
-
-def _before_request() -> None:
-    # Drop a previous request's state; sessions started by a hook that ran
-    # before this one belong to this request and stay.
-    context.forget_other()
 
 
 def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> None:

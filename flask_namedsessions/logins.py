@@ -4,7 +4,8 @@
 Flask-Login keeps the session's ID across a login, so an ID that someone
 planted or saw before it would open the logged-in session. Here every login
 (by form, or by the remember-me cookie) and every logout gives the session a
-fresh ID; the old one stops working at once (``NAMEDSESSIONS_REGENERATE_ON_LOGIN``).
+fresh ID; the old one stops working at once (``NAMEDSESSIONS_REGENERATE_ON_LOGIN``),
+and a login replaces Flask-WTF's CSRF secret too.
 A login also binds the session to the user, so that the user's devices can be
 listed and logged out; a logout unbinds it, and so does Flask-Login's strong
 session protection when it drops the login.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
+from flask import g
 from flask import session as flask_session
 
 from .session_interface import named_flask_session
@@ -69,8 +71,13 @@ def _unbound(sender: Flask, user: t.Any = None, **extra: t.Any) -> NamedSession:
 
 def _logged_in(sender: Flask, user: t.Any = None, **extra: t.Any) -> None:
     """A user logged in: what this session holds is now theirs, under a
-    fresh ID."""
+    fresh ID, and with a fresh CSRF secret (Flask-WTF's, which Django too
+    replaces at login): whoever planted the session, and took a token from
+    a form of it, could otherwise still forge the user's forms."""
     _bound(sender, user).regenerate_id()
+    field = sender.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    flask_session.pop(field, None)
+    g.pop(field, None)  # the token Flask-WTF keeps for this request
 
 
 def _logged_out(sender: Flask, user: t.Any = None, **extra: t.Any) -> None:

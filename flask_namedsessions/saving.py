@@ -63,11 +63,17 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
         return plan  # nothing to keep: no row, and no ID goes out
     max_bytes = settings.max_value_bytes
     loaded = record.loaded
+    snapshots = record.snapshots
     upserts = {}
     for var, stored_text in record.vars.items():
         value = record.read(var)
-        if stored_text is not None and var in loaded and loaded[var] is value:
-            continue
+        if stored_text is not None:
+            # Unchanged without encoding: the very immutable object loaded,
+            # or a container equal to its copy as loaded, type for type.
+            if var in loaded and loaded[var] is value:
+                continue
+            if var in snapshots and _same(value, snapshots[var]):
+                continue
         text = serialize.dumps(value, session=session.name, var=var, max_bytes=max_bytes)
         if text != stored_text:
             upserts[var] = text
@@ -114,6 +120,13 @@ def _plan(session: NamedSession, settings: Settings, now: int) -> SavePlan:
         bound = {"user_key": record.user, **(record.device if record.user is not None else {})}
         plan.update = {**(plan.update or {}), **bound}
     return plan
+
+
+def _same(value: t.Any, snapshot: t.Any) -> bool:
+    try:
+        return serialize.same(value, snapshot)
+    except RecursionError:
+        return False  # nested too deeply: encoding says what is wrong
 
 
 def _replacing(record: Record, settings: Settings, now: int) -> dict[str, t.Any]:

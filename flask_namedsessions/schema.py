@@ -24,12 +24,19 @@ def create_tables(engine: sa.Engine, tables: Tables) -> None:
     """Create the tables that are missing, and the columns and indexes that
     an existing sessions table lacks."""
     every = [tables.sessions, tables.variables, tables.leases]
-    try:
-        tables.sessions.metadata.create_all(engine, tables=every)
-    except sa.exc.DBAPIError:
-        # Another process created them between the check and the CREATE.
-        if not all(sa.inspect(engine).has_table(table.name) for table in every):
-            raise
+    for attempt in range(len(every)):
+        try:
+            tables.sessions.metadata.create_all(engine, tables=every)
+            break
+        except sa.exc.DBAPIError:
+            # Another process (a worker, another Galera node) created one
+            # between the check and the CREATE: check again, and create
+            # what is still missing.
+            inspector = sa.inspect(engine)
+            if all(inspector.has_table(table.name) for table in every):
+                break
+            if attempt == len(every) - 1:
+                raise
     try:
         _add_missing(engine, tables.sessions)
     except sa.exc.DBAPIError:

@@ -92,7 +92,10 @@ def send_ids(
         if "link" in session.tracking:
             params[settings.param_name(session.name)] = session.id
     if vary:
-        response.vary.add("Cookie")
+        if "Vary" in response.headers:
+            response.vary.add("Cookie")
+        else:
+            response.headers["Vary"] = "Cookie"  # nothing to parse and merge
     if no_store:
         keep_from_caches(response)
     if exposed:

@@ -8,12 +8,15 @@ standard library's encoder, so an unsupported type fails loudly instead.
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 import typing as t
 from datetime import datetime
+from uuid import UUID
 
 from flask.json.tag import JSONTag
 from flask.json.tag import TaggedJSONSerializer
+from markupsafe import Markup
 
 from .exceptions import SessionValueError
 
@@ -118,10 +121,64 @@ def _reason(value: t.Any, exc: Exception) -> str:
     )
 
 
+#: Whole texts that :func:`dumps` writes for these values.
+_CONSTANTS = {"true": True, "false": False, "null": None}
+#: The decoder's own scanner, what ``decode`` runs after skipping the
+#: whitespace that :func:`dumps` never writes.
+_scan = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]  # duck-typed
+
+
 def loads(text: str) -> t.Any:
     """Bring back a value stored by :func:`dumps`."""
-    if text[:1] == '"' and "\\" not in text:
+    first = text[:1]
+    if first == '"' and "\\" not in text:
         # A string without escapes, the commonest value: its characters as
         # they are stored.
         return text[1:-1]
-    return _decoder.decode(text)
+    if first != "0" and text.isdigit() and text.isascii():
+        return int(text)
+    constant = _CONSTANTS.get(text, _CONSTANTS)
+    if constant is not _CONSTANTS:
+        return constant
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        return _decoder.decode(text)  # raises, saying where the text is wrong
+    return value
+
+
+#: Types whose equal values are always stored alike (``float`` is not: ``0.0``
+#: and ``-0.0`` are equal, and ``nan`` equals nothing).
+_PLAIN = frozenset({str, int, bool, type(None), bytes, UUID, Markup})
+
+
+def same(value: t.Any, snapshot: t.Any) -> bool:
+    """Is ``value`` certain to be stored as ``snapshot`` is? ``snapshot`` is
+    a value as :func:`loads` brought it back.
+
+    Exact where encoding again would be: types must match exactly (``1``,
+    ``1.0`` and ``True``; a tuple and a list; a ``str`` and a ``Markup``),
+    floats compare as written, dicts in the same key order. Anything else
+    answers ``False``, and the caller encodes the value to find out.
+    """
+    kind = type(value)
+    if kind is not type(snapshot):
+        return False
+    if kind in _PLAIN:
+        return bool(value == snapshot)
+    if kind is float:
+        return repr(value) == repr(snapshot)
+    if kind is list or kind is tuple:
+        return len(value) == len(snapshot) and all(map(same, value, snapshot))
+    if kind is dict:
+        return len(value) == len(snapshot) and all(
+            type(key) is str and key == other and same(item, other_item)
+            for (key, item), (other, other_item) in zip(
+                value.items(), snapshot.items(), strict=True
+            )
+        )
+    if kind is datetime:
+        return bool(value.isoformat() == snapshot.isoformat())
+    return False

@@ -12,8 +12,11 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 from collections.abc import MutableMapping
+from datetime import datetime
+from uuid import UUID
 
 from flask import current_app
+from markupsafe import Markup
 
 from . import ids
 from . import serialize
@@ -38,7 +41,10 @@ Result = t.Literal["new", "load", "expire", "rotate"]
 
 #: Types whose values cannot change in place: a variable that still holds the
 #: very object loaded from the store still has its stored form.
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime, UUID, Markup})
+#: Containers, which may change in place: the save compares them with a
+#: second copy decoded at load time (:func:`.serialize.same`).
+_CONTAINERS = frozenset({list, dict, tuple})
 
 
 def check_var(session: str, var: object) -> None:
@@ -131,6 +137,8 @@ class Record:
     removed: dict[str, str] = dataclasses.field(default_factory=dict)
     #: immutable values as loaded; still the same object means unchanged
     loaded: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: containers as loaded, a copy of their own that the view never sees
+    snapshots: dict[str, t.Any] = dataclasses.field(default_factory=dict, repr=False)
     #: send the cookie even when the request carried this very ID; ``None``:
     #: whenever it has a lifetime (which then slides)
     resend_cookie: bool | None = None
@@ -310,12 +318,16 @@ class NamedSession(MutableMapping[str, t.Any]):
             return
         tracked = record.vars
         loaded = record.loaded
+        snapshots = record.snapshots
         for var, text in record.stored.values.items():
             tracked[var] = text
             value = serialize.loads(text)
             record.write(var, value)
-            if type(value) in _IMMUTABLE:
+            kind = type(value)
+            if kind in _IMMUTABLE:
                 loaded[var] = value
+            elif kind in _CONTAINERS:
+                snapshots[var] = serialize.loads(text)
 
     def _kept(self, save_empty: bool) -> bool:
         """Does the session exist once this request is saved: loaded, or new
@@ -368,9 +380,13 @@ class NamedSession(MutableMapping[str, t.Any]):
     # -- the mapping -------------------------------------------------------------
 
     def __getitem__(self, var: str) -> t.Any:
-        if var not in self._record.vars:
+        record = self._record
+        if var not in record.vars:
             raise KeyError(var)
-        return self._record.read(var)
+        namespace = record.namespace  # Record.read, without a call per value
+        if type(namespace) is dict:
+            return namespace.get(var)
+        return getattr(namespace, var, None)
 
     def get(self, var: str, default: t.Any = None) -> t.Any:
         """``g.<var>`` if ``var`` is tracked, else ``default``."""

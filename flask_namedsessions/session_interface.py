@@ -21,9 +21,9 @@ from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 
 from . import context
-from .config import samesite as config_samesite
-from .config import valid_time
 from .exceptions import NamedSessionsError
+from .rules import samesite as config_samesite
+from .rules import valid_time
 from .tracking import presented_ids
 
 if t.TYPE_CHECKING:

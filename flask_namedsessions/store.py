@@ -134,7 +134,7 @@ class Store(Runner):
         ordered = sorted(plans, key=lambda plan: plan.row_id)
 
         def attempt() -> dict[str, SaveOutcome]:
-            engine = self.engine if single else self._split()[1]
+            engine = self._split()[0 if single else 1]
             with self._begin(engine, operation) as conn:
                 return {plan.name: self._save_one(conn, plan) for plan in ordered}
 
@@ -313,13 +313,12 @@ class Store(Runner):
             ]
 
         def attempt() -> list[RemovedSession]:
-            tx_engine = self._split()[1]
-            returning = tx_engine.dialect.delete_returning
+            engines = self._split()
+            returning = engines[1].dialect.delete_returning
             # One DELETE ... RETURNING is atomic without a transaction of its
             # own (on an autocommit engine, one round trip); selecting and
             # then deleting needs one.
-            engine = self.engine if returning else tx_engine
-            with self._begin(engine, operation) as conn:
+            with self._begin(engines[0 if returning else 1], operation) as conn:
                 return remove(conn, returning)
 
         # Not after a dropped connection: a COMMIT that went through unseen

@@ -191,6 +191,34 @@ def test_ids_are_sent_once_when_a_later_hook_fails(sqlite_url: str, tmp_path: t.
     assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("override", "present", "absent"),
+    [
+        ({"httponly": False}, [], ["HttpOnly", "Secure"]),
+        ({"secure": True}, ["HttpOnly", "Secure"], []),
+    ],
+)
+def test_end_applies_one_attribute_given_alone(
+    app: Flask, override: dict[str, bool], present: list[str], absent: list[str]
+) -> None:
+    @app.route("/start")
+    def start() -> str:
+        return session_start("cart").id
+
+    @app.route("/end")
+    def end() -> str:
+        session_start("cart")
+        session_end("cart", **override)
+        return ""
+
+    client = app.test_client()
+    client.get("/start", base_url="https://localhost")
+    header = client.get("/end", base_url="https://localhost").headers["Set-Cookie"]
+    assert "Max-Age=0" in header
+    assert all(a in attributes(header) for a in present)
+    assert not any(a in attributes(header) for a in absent)
+
+
 def test_partitioned_cookie_is_secure(make_app: t.Callable[..., Flask]) -> None:
     app = make_app(NAMEDSESSIONS_COOKIE_PARTITIONED=True)
 

@@ -204,6 +204,29 @@ def test_flask_wtf_csrf_token_and_flash_live_in_the_session(
     assert other.status_code == 400 and "The CSRF session token is missing." in other.text
 
 
+@pytest.mark.parametrize("regenerate", [True, False])
+def test_a_csrf_token_seen_before_login_is_dead_after_it(
+    login_app: t.Callable[..., Flask], regenerate: bool
+) -> None:
+    # The session's CSRF secret is replaced at login, as its ID is: whoever
+    # planted the session, and took a token from it, forges no form after.
+    app = login_app(csrf=True, NAMEDSESSIONS_REGENERATE_ON_LOGIN=regenerate)
+    attacker = app.test_client()
+    field = attacker.get("/note").text
+    token = field.split('value="', 1)[1].split('"', 1)[0]
+    planted = attacker.get_cookie("session")
+    assert planted is not None
+    victim = with_cookie(app, planted.value)
+    assert victim.get("/login/ada").status_code == 200
+    forged = victim.post("/note", data={"note": "x", "csrf_token": token})
+    if not regenerate:  # neither the ID nor the secret changes
+        assert forged.text == "saved"
+        return
+    assert forged.status_code == 400 and "The CSRF session token is missing." in forged.text
+    own = victim.get("/note").text.split('value="', 1)[1].split('"', 1)[0]
+    assert victim.post("/note", data={"note": "mine", "csrf_token": own}).text == "saved"
+
+
 def test_a_login_by_remember_cookie_changes_a_planted_id(
     login_app: t.Callable[..., Flask],
 ) -> None:

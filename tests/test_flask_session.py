@@ -118,6 +118,21 @@ def test_keys_are_the_named_sessions_variables_and_never_touch_g(app: Flask) -> 
     }
 
 
+def test_a_key_removed_then_tracked_again_starts_without_its_value(app: Flask) -> None:
+    @app.route("/remove/<key>")
+    def remove(key: str) -> str:
+        named = get_session("main")
+        named.remove_var(key)
+        named.add_var(key)  # tracked again: its old value is gone
+        return repr(sorted(session.items()))
+
+    client = app.test_client()
+    client.get("/set/a/1")
+    client.get("/set/b/2")
+    assert client.get("/remove/a").text == "[('a', None), ('b', '2')]"
+    assert client.get("/dump").json == {"a": None, "b": "2"}
+
+
 @pytest.mark.parametrize(
     ("key", "shown"),
     [

@@ -115,6 +115,62 @@ def test_app_commit_and_session_save_are_independent(
     assert client.get("/read").text == "5"
 
 
+def test_session_sql_on_the_apps_engine_keeps_its_budget(
+    db_app: tuple[Flask, SQLAlchemy, t.Any], sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    """The store reads and writes on connections of its own, and the
+    application's engine events (statement logs, tracing) still see them."""
+    app, _, _ = db_app
+
+    @app.route("/set")
+    def set_() -> str:
+        session_start("cart").update({f"v{i}": i for i in range(10)})
+        return ""
+
+    @app.route("/read")
+    def read() -> str:
+        session_start("cart")
+        return str(g.v3)
+
+    @app.route("/change")
+    def change() -> str:
+        session_start("cart")
+        g.v3 = "changed"
+        return ""
+
+    client = app.test_client()
+    client.get("/set")
+    log = sql_count(app)
+    assert client.get("/read").text == "3"
+    assert (len(log.reads), log.writes) == (1, [])
+    log.reset()
+    client.get("/change")
+    assert (len(log.reads), len(log.writes)) == (1, 1)
+    assert client.get("/read").text == "changed"
+
+
+def test_the_apps_connections_keep_their_isolation(
+    db_app: tuple[Flask, SQLAlchemy, t.Any],
+) -> None:
+    app, db, note = db_app
+
+    @app.route("/")
+    def count() -> str:
+        s = session_start("cart")
+        s["n"] = s.get("n", 0) + 1
+        db.session.add(note(text="never committed"))
+        db.session.flush()
+        db.session.rollback()
+        return str(s["n"])
+
+    client = app.test_client()
+    assert [client.get("/").text for _ in range(3)] == ["1", "2", "3"]
+    with app.app_context():
+        assert db.session.query(note).count() == 0
+        with db.engine.connect() as conn:
+            assert conn.get_isolation_level() == conn.default_isolation_level
+
+
 def test_ending_a_users_sessions_leaves_no_variables(
     db_app: tuple[Flask, SQLAlchemy, t.Any],
 ) -> None:
@@ -364,6 +420,17 @@ def test_in_memory_sqlite_of_the_app_is_refused(tmp_path: t.Any, uri: str) -> No
         "SQLALCHEMY_DATABASE_URI is an in-memory SQLite database" + SHARED_CONNECTION
     )
     assert "namedsessions" not in app.extensions
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "uri", ["postgresql+psycopg://postgres@db.invalid", "mysql+pymysql://root@db.invalid"]
+)
+def test_server_database_without_a_name_is_not_taken_for_memory(tmp_path: t.Any, uri: str) -> None:
+    app, db = _app_with_db(tmp_path, SQLALCHEMY_DATABASE_URI=uri)
+    NamedSessions(app, db)  # nothing connects yet
+    assert "namedsessions" in app.extensions
     with app.app_context():
         db.engine.dispose()
 

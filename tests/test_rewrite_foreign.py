@@ -195,6 +195,25 @@ FOREIGN = {
         "<svg><foreignObject><div><span></div></foreignObject>"
         "<style><a href=/x></style><a href=/y>",
     ),
+    "p_end_tag_breaks_out_to_the_p_inside_a_point": (
+        "<svg><foreignObject><p><svg><g></p></foreignObject><style><a href=/x></style></svg>"
+        "<a href=/y>",
+        f"<svg><foreignObject><p><svg><g></p></foreignObject><style>{X}</style></svg>{Y}",
+    ),
+    "form_end_tag_in_svg_closes_nothing": (
+        "<svg><g></form><style><a href=/x></style></svg><a href=/y>",
+        f"<svg><g></form><style>{X}</style></svg>{Y}",
+    ),
+    "html_end_tag_in_svg_closes_nothing": (
+        "<svg><g></html><style><a href=/x></style></svg><a href=/y>",
+        f"<svg><g></html><style>{X}</style></svg>{Y}",
+    ),
+    "start_tag_that_closes_a_p_inside_a_point": (
+        "<svg><foreignObject><p><div><a href=/x></div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+        f"<svg><foreignObject><p><div>{X}</div></foreignObject>"
+        "<style><a href=/x></style><a href=/y>",
+    ),
     "frameset_ignores_style": (
         '<frameset><frame src=/y><style><frame src="http://evil.example/f?</style>'
         "<frame src='/x'>\"></frameset>",

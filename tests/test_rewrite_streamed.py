@@ -50,6 +50,9 @@ def test_form_at_the_end_gets_its_input_when_streamed(app: Flask) -> None:
     assert response.text == (
         f'<p>cart</p><form method=post><input type="hidden" name="_session:cart" value="{sid}">'
     )
+    # the body's IDs are not known when the headers go: assume they are there
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_unfinished_tag_at_the_end_is_sent_when_streamed(app: Flask) -> None:

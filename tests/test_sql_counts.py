@@ -18,6 +18,7 @@ from flask_namedsessions import end_user_session
 from flask_namedsessions import end_user_sessions
 from flask_namedsessions import has_session
 from flask_namedsessions import NamedSession
+from flask_namedsessions import session_end
 from flask_namedsessions import session_start
 from flask_namedsessions import user_sessions
 from flask_namedsessions.extension import get_state
@@ -413,3 +414,51 @@ def test_ending_one_session_is_one_delete(counted: Counted) -> None:
         counted.log.reset()
         assert end_user_session("ada", "not a handle") is False
         assert counted.log.statements == []
+
+
+def test_ending_runs_one_delete_and_none_for_a_session_never_stored(
+    app: Flask, sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    @app.route("/keep")
+    def keep() -> str:
+        session_start("cart")["n"] = 1
+        return ""
+
+    @app.route("/end/<int:times>")
+    def end(times: int) -> str:
+        session_start("cart")["n"] = 2
+        for _ in range(times):
+            session_end("cart")
+        return ""
+
+    log = sql_count(app)
+    assert app.test_client().get("/end/1").status_code == 200
+    assert log.statements == []  # nothing stored, nothing to delete
+    client = app.test_client()
+    client.get("/keep")
+    log.reset()
+    client.get("/end/2")
+    assert kinds(log.writes) == ["DELETE"]  # once, however often it is ended
+
+
+def test_touch_is_due_a_tenth_of_the_timeout_after_the_last(
+    make_app: t.Callable[..., Flask], sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    app = make_app(NAMEDSESSIONS_TOUCH_INTERVAL=3600)  # the tenth of the timeout decides
+    now = [1_800_000_000_000]
+    get_state(app).clock = lambda: now[0]  # to the millisecond
+
+    @app.route("/")
+    def index() -> str:
+        session_start("cart", expires=1).setdefault("n", 1)
+        return ""
+
+    client = app.test_client()
+    client.get("/")
+    log = sql_count(app)
+    now[0] += 5_999
+    client.get("/")
+    assert log.writes == []
+    now[0] += 1  # six seconds of a one-minute timeout
+    client.get("/")
+    assert kinds(log.writes) == ["UPDATE"]

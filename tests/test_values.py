@@ -14,6 +14,7 @@ from flask import g
 from flask import request
 from markupsafe import Markup
 
+from flask_namedsessions import serialize
 from flask_namedsessions import session_add_var
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionValueError
@@ -314,3 +315,144 @@ def test_names_differing_only_in_case_or_accents_are_distinct(app: Flask) -> Non
     client.get("/set")
     assert client.get("/get").text == repr(dict(sorted(names.items())))
     assert len(stored_rows(app)) == 5
+
+
+UTC_TIME = datetime.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)
+OTHER_ZONE = datetime.timezone(datetime.timedelta(hours=1))
+UUIDS = (uuid.UUID(int=1), uuid.UUID(int=2))
+
+
+def _set(value: t.Any, index: t.Any, new: t.Any) -> None:
+    value[index] = new
+
+
+def _reorder(value: dict[str, t.Any]) -> None:
+    value["a"] = value.pop("a")
+
+
+#: A stored value, what the next request does to it (in place, or by
+#: returning a replacement), and what the request after that finds: each an
+#: equal value that encodes differently, or a change deep inside.
+CHANGES: dict[str, tuple[t.Any, t.Callable[[t.Any], t.Any], t.Any]] = {
+    "int to float": ([1, 2], lambda v: _set(v, 0, 1.0), [1.0, 2]),
+    "int to bool": ({"a": 1}, lambda v: _set(v, "a", True), {"a": True}),
+    "bool to int": ([True], lambda v: _set(v, 0, 1), [1]),
+    "zero to minus zero": ([0.0], lambda v: _set(v, 0, -0.0), [-0.0]),
+    "list to tuple inside": ({"a": [1]}, lambda v: _set(v, "a", (1,)), {"a": (1,)}),
+    "list in a tuple": ((1, [2]), lambda v: v[1].append(3), (1, [2, 3])),
+    "tuple replaced by a list": ((1, 2), lambda v: [1, 2], [1, 2]),
+    "list replaced by a tuple": ([1, 2], lambda v: (1, 2), (1, 2)),
+    "key order": ({"a": 1, "b": 2}, _reorder, {"b": 2, "a": 1}),
+    "str to Markup": (["<b>"], lambda v: _set(v, 0, Markup("<b>")), [Markup("<b>")]),
+    "Markup to str": ([Markup("<b>")], lambda v: _set(v, 0, "<b>"), ["<b>"]),
+    "deep append": ({"a": {"b": [1]}}, lambda v: v["a"]["b"].append(2), {"a": {"b": [1, 2]}}),
+    "bytes": ({"b": b"x"}, lambda v: _set(v, "b", b"y"), {"b": b"y"}),
+    "same instant, other zone": (
+        [UTC_TIME],
+        lambda v: _set(v, 0, UTC_TIME.astimezone(OTHER_ZONE)),
+        [UTC_TIME.astimezone(OTHER_ZONE)],
+    ),
+    "uuid": ([UUIDS[0]], lambda v: _set(v, 0, UUIDS[1]), [UUIDS[1]]),
+    "None to empty string": ([None], lambda v: _set(v, 0, ""), [""]),
+    "nested dict to list": ([{"a": 1}], lambda v: _set(v, 0, ["a"]), [["a"]]),
+}
+
+
+@pytest.mark.parametrize("case", list(CHANGES))
+def test_changed_containers_are_saved_exactly(app: Flask, case: str) -> None:
+    before, change, after = CHANGES[case]
+
+    @app.route("/set")
+    def set_() -> str:
+        session_start("data")["v"] = before
+        return ""
+
+    @app.route("/change")
+    def change_() -> str:
+        session_start("data")
+        replaced = change(g.v)
+        if replaced is not None:
+            g.v = replaced
+        return ""
+
+    @app.route("/get")
+    def get_() -> str:
+        session_start("data")
+        return repr(g.v)
+
+    client = app.test_client()
+    client.get("/set")
+    client.get("/change")
+    # repr tells 1, 1.0 and True, -0.0, tuples, Markup, zones and key order apart
+    assert client.get("/get").text == repr(after)
+
+
+def test_unchanged_containers_write_nothing(
+    app: Flask, sql_count: t.Callable[[Flask], t.Any]
+) -> None:
+    values = {
+        "mixed": [1, 1.0, True, None, "s", -0.0, float("nan"), float("inf")],
+        "nested": {"a": {"b": [b"x", Markup("<i>"), (1, [2])]}, "c": UTC_TIME},
+        "pair": (UUIDS[0], [OTHER_ZONE.utcoffset(None).seconds]),  # type: ignore[union-attr]
+    }
+
+    @app.route("/set")
+    def set_() -> str:
+        session_start("data").update(values)
+        return ""
+
+    @app.route("/read")
+    def read() -> str:
+        s = session_start("data")
+        return repr([s[name] for name in values])
+
+    @app.route("/equal")
+    def equal() -> str:
+        session_start("data")
+        g.mixed = list(g.mixed)
+        g.nested = {"a": {"b": [b"x", Markup("<i>"), (1, [2])]}, "c": UTC_TIME}
+        return ""
+
+    client = app.test_client()
+    client.get("/set")
+    log = sql_count(app)
+    first = client.get("/read").text
+    client.get("/equal")
+    assert log.writes == []
+    assert client.get("/read").text == first
+
+
+def test_key_added_in_place_that_cannot_be_stored_raises(app: Flask) -> None:
+    @app.route("/set")
+    def set_() -> str:
+        session_start("data")["v"] = {"a": [1]}
+        return ""
+
+    @app.route("/change")
+    def change_() -> str:
+        session_start("data")
+        g.v["a"].append({1: "int key"})
+        return ""
+
+    client = app.test_client()
+    client.get("/set")
+    with pytest.raises(SessionValueError) as info:
+        client.get("/change")
+    assert str(info.value) == (
+        "cannot store variable 'v' of session 'data': dict keys must be strings, not int"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [*VALUES.values(), 0, 7, -7, 2**70, True, False, None, 1.5, -0.0, "", [], {}, {" t": [1]}],
+)
+def test_stored_text_decodes_as_json_would(value: t.Any) -> None:
+    text = serialize.dumps(value, session="s", var="v", max_bytes=1 << 20)
+    assert repr(serialize.loads(text)) == repr(serialize._decoder.decode(text))
+
+
+@pytest.mark.parametrize("text", ["", "01", "1 2", "[1", "tru", "-", "1x"])
+def test_malformed_stored_text_raises(text: str) -> None:
+    with pytest.raises(ValueError):
+        serialize.loads(text)
