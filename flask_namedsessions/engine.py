@@ -19,6 +19,7 @@ from sqlalchemy.engine.base import OptionEngine
 
 if t.TYPE_CHECKING:
     from .config import Settings
+    from .watchdog import Watchdog
 
 __all__ = [
     "CASCADES",
@@ -216,10 +217,14 @@ class Engines:
 
     :param get_engine: returns the engine; called once, when first needed (an
         application's Flask-SQLAlchemy engine exists only in its app context).
+    :param watchdog: bounds the commits of the extension's own engine.
     """
 
-    def __init__(self, get_engine: t.Callable[[], sa.Engine]) -> None:
+    def __init__(
+        self, get_engine: t.Callable[[], sa.Engine], watchdog: Watchdog | None = None
+    ) -> None:
         self._get_engine = get_engine
+        self.watchdog = watchdog
         self._engine: sa.Engine | None = None
         self._split: tuple[sa.Engine, sa.Engine] | None = None
         self._lock = threading.Lock()

@@ -37,6 +37,7 @@ from .session_interface import flask_session_settings
 from .session_interface import NamedSessionInterface
 from .store import Store
 from .templating import template_globals
+from .watchdog import for_engine
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -109,6 +110,7 @@ class NamedSessions:
         settings = build_settings(app.config, with_db=db is not None)
         if db is not None and settings.database_uri is None:
             tables, engine = _app_database(app, db, settings)
+            watchdog = None
             table_help = (
                 "create the session tables with 'flask db upgrade' (Flask-Migrate)"
                 " or 'flask namedsessions create-tables'"
@@ -116,8 +118,9 @@ class NamedSessions:
         else:
             tables = define_tables(None, settings.table_prefix)
             engine = own_engine(app.instance_path, settings)
+            watchdog = for_engine(engine, settings.statement_timeout)
             table_help = "create the session tables with 'flask namedsessions create-tables'"
-        engines = Engines(lambda: engine)
+        engines = Engines(lambda: engine, watchdog)
         store_options: dict[str, t.Any] = {
             "create_tables": settings.create_tables,
             "table_help": table_help,

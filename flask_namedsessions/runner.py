@@ -9,6 +9,7 @@ lives in :mod:`.store`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -181,10 +182,47 @@ class Runner:
         the tables are created first if ``create``."""
 
         def attempt() -> _T:
-            with self._split(create)[1].begin() as conn:
+            with self._begin(self._split(create)[1], operation) as conn:
                 return func(conn)
 
         return self._run(operation, attempt, retry)
+
+    @contextlib.contextmanager
+    def _begin(self, engine: sa.Engine, operation: str) -> t.Iterator[Connection]:
+        """``engine.begin()``, with the commit bounded by the watchdog where
+        there is one (on an autocommit connection each statement commits, so
+        the whole block is watched). A commit the watchdog had to cancel is
+        an error, never retried: it may have been made, or not."""
+        watchdog = self.engines.watchdog
+        if watchdog is None:
+            with engine.begin() as conn:
+                yield conn
+            return
+        with engine.connect() as conn:
+            dbapi_connection: t.Any = conn.connection.dbapi_connection
+            watch = watchdog.start(dbapi_connection) if dbapi_connection.autocommit else None
+            failed = False
+            try:
+                with conn.begin():
+                    yield conn
+                    if watch is None:
+                        watch = watchdog.start(dbapi_connection)
+            except Exception:
+                if watch is None or not watch.fired:
+                    raise
+                failed = True
+            finally:
+                if watch is not None:
+                    watchdog.stop(watch)
+            if watch is not None and watch.fired:
+                # A cancel may still be on its way to the server.
+                conn.invalidate()
+                if failed or watch.unconfirmed():
+                    raise SessionStoreError(
+                        f"{operation} failed: the database did not confirm it in time"
+                        f" ({watchdog.seconds:g} s, NAMEDSESSIONS_STATEMENT_TIMEOUT);"
+                        " it may have been written or not"
+                    ) from None
 
     def _read(
         self, operation: str, func: t.Callable[[Connection], _T], *, create: bool = True

@@ -135,7 +135,7 @@ class Store(Runner):
 
         def attempt() -> dict[str, SaveOutcome]:
             engine = self._split()[0 if single else 1]
-            with engine.begin() as conn:
+            with self._begin(engine, operation) as conn:
                 return {plan.name: self._save_one(conn, plan) for plan in ordered}
 
         return self._run(operation, attempt, dberrors.conflict)
@@ -312,12 +312,13 @@ class Store(Runner):
             # One DELETE ... RETURNING is atomic without a transaction of its
             # own (on an autocommit engine, one round trip); selecting and
             # then deleting needs one.
-            with engines[0 if returning else 1].begin() as conn:
+            with self._begin(engines[0 if returning else 1], operation) as conn:
                 return remove(conn, returning)
 
         # Not after a dropped connection: a COMMIT that went through unseen
         # would leave nothing to report the second time.
-        return self._run("ending the sessions of a user", attempt, dberrors.transient)
+        operation = "ending the sessions of a user"
+        return self._run(operation, attempt, dberrors.transient)
 
     def expired_batches(self, now: int, batch_size: int, pause: float = 0.0) -> t.Iterator[int]:
         """Delete expired sessions batch by batch, yielding each batch's count,

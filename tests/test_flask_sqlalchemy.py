@@ -56,6 +56,8 @@ def test_tables_join_the_db_metadata(db_app: tuple[Flask, SQLAlchemy, t.Any]) ->
     assert {"namedsessions_sessions", "namedsessions_variables"} <= set(db.metadata.tables)
     with app.app_context():
         assert get_state(app).store.engine is db.engine
+    # the application's commits are its own: no watchdog cancels them
+    assert get_state(app).store.engines.watchdog is None
 
 
 def test_save_neither_commits_nor_rolls_back_app_work(

@@ -1,5 +1,6 @@
-"""Statement timeouts on the extension's own engine, and what it sets on a
-new connection to MariaDB (causal reads, on a Galera node only).
+"""Statement timeouts on the extension's own engine, the bound on a commit
+that waits, and what it sets on a new connection to MariaDB (causal reads,
+on a Galera node only).
 
 A statement that waits for a lock held by another connection fails after
 ``NAMEDSESSIONS_STATEMENT_TIMEOUT`` with a :exc:`SessionStoreError` (a 503
@@ -105,6 +106,9 @@ def test_statement_timeout_reaches_each_connection(
 ) -> None:
     app = make_app(NAMEDSESSIONS_STATEMENT_TIMEOUT=2.5)
     assert timeouts(app) == expected(database_url, "2500ms", (2.5, 2.5))
+    # and to a commit, on PostgreSQL: the others' timeouts cover it already
+    watchdog = get_state(app).store.engines.watchdog
+    assert (watchdog and watchdog.seconds) == expected(database_url, 2.5, None)
 
 
 @pytest.mark.parametrize("timeout", [None, 0])
@@ -113,6 +117,7 @@ def test_statement_timeout_off(
 ) -> None:
     app = make_app(NAMEDSESSIONS_STATEMENT_TIMEOUT=timeout)
     assert timeouts(app) == expected(database_url, "0", (None, None))
+    assert get_state(app).store.engines.watchdog is None
 
 
 def test_own_statement_timeout_option_wins(
@@ -143,3 +148,86 @@ def test_causal_reads_can_be_turned_off(
     engine = engine_of(app)
     with engine.connect() as conn:
         assert GALERA not in conn.connection.info
+
+
+#: A trigger that makes each write of a variable slow: on PostgreSQL a
+#: deferred constraint trigger, which runs in the COMMIT, after the
+#: statement's ``statement_timeout`` has stopped (as a wait for a synchronous
+#: standby does); on MariaDB an ordinary one.
+SLOW_COMMIT = {
+    "postgresql": [
+        "CREATE FUNCTION {table}_slow() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$",
+        "CREATE CONSTRAINT TRIGGER {table}_slow AFTER INSERT OR UPDATE ON {table}"
+        " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {table}_slow()",
+    ],
+    "mysql": [
+        "CREATE TRIGGER {table}_slow BEFORE UPDATE ON {table} FOR EACH ROW SET @s = SLEEP(2)"
+    ],
+}
+FAST_COMMIT = {
+    "postgresql": [
+        "DROP TRIGGER {table}_slow ON {table}",
+        "DROP FUNCTION {table}_slow()",
+    ],
+    "mysql": ["DROP TRIGGER {table}_slow"],
+}
+
+
+@pytest.mark.parametrize("sessions", ["one", "two"])
+def test_commit_that_waits_is_bounded_and_not_acknowledged(
+    make_app: t.Callable[..., Flask], database_url: str, sessions: str
+) -> None:
+    """One session saves in one autocommit statement on PostgreSQL, two in a
+    transaction whose COMMIT waits; either way the save is a 503 after the
+    statement timeout, not an answer after the trigger's sleep, and is not
+    run again."""
+    app = locked_app(make_app)
+
+    @app.route("/both/<value>")
+    def both(value: str) -> str:
+        session_start("cart")["a"] = value
+        session_start("wish")["b"] = value
+        return ""
+
+    path = "/set/{}" if sessions == "one" else "/both/{}"
+    client = app.test_client()
+    assert client.get(path.format("one")).status_code == 200
+    if database_url.startswith("sqlite"):
+        return
+    engine = engine_of(app)
+    with app.app_context():
+        table = get_state(app).store.tables.variables.name
+    dialect = engine.dialect.name
+    # without the statement timeout, to wait for the sleep to end
+    admin = sa.create_engine(database_url)
+    with admin.begin() as conn:
+        for sql in SLOW_COMMIT[dialect]:
+            conn.exec_driver_sql(sql.format(table=table))
+    statements: list[str] = []
+
+    def executed(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", executed)
+    try:
+        response = client.get(path.format("two"))
+        slow = len(statements)
+    finally:
+        with admin.begin() as conn:
+            for sql in FAST_COMMIT[dialect]:
+                conn.exec_driver_sql(sql.format(table=table))
+        admin.dispose()
+    assert response.status_code == 503
+    assert response.text.startswith("saving session 'cart'")
+    if dialect == "postgresql":
+        assert response.text.endswith(
+            " failed: the database did not confirm it in time"
+            " (0.5 s, NAMEDSESSIONS_STATEMENT_TIMEOUT); it may have been written or not"
+        )
+    # not run again: no more statements than a save that passes
+    del statements[:]
+    assert client.get(path.format("three")).status_code == 200
+    sa.event.remove(engine, "before_cursor_execute", executed)
+    assert slow <= len(statements)
+    assert client.get("/get").text == "three"
