@@ -27,11 +27,15 @@ CONTROL = {
     ),
     "mariadb": (
         ["mariadb-admin", "-uroot", "-h127.0.0.1", "shutdown"],
+        # By its pid file: the Galera nodes of the cluster tests run the same
+        # executable, which would make a start by --exec alone a no-op.
         [
             "start-stop-daemon",
             "--start",
             "--oknodo",
             "--background",
+            "--pidfile",
+            "/run/mysqld/mysqld.pid",
             "--exec",
             "/usr/sbin/mariadbd",
         ],
