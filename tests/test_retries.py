@@ -292,6 +292,11 @@ def test_write_after_its_connection_died(
             s["a"] = s["b"] = "two"
         return ""
 
+    if path == "/revoke" and get_state(app).settings.cache_url is not None:
+        # With a cache, the revocation first reads the keys it will end: that
+        # read meets the dead connection and runs again, and the DELETE
+        # runs on a new one.
+        status = 200
     client = app.test_client()
     assert client.get("/set/one").status_code == 200
     response = client.get("/dropped" + path)
@@ -299,7 +304,7 @@ def test_write_after_its_connection_died(
     if path == "/set":
         assert stored(app) == (1, {"a": '"two"', "b": '"two"'})
     else:
-        assert stored(app)[0] == (0 if path == "/end" else 1)
+        assert stored(app)[0] == (1 if status == 503 else 0)
     assert server_id(engine) != dropped[0]
 
 
