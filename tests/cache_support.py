@@ -17,7 +17,13 @@ import pytest
 import redis
 import sqlalchemy as sa
 from flask import Flask
+from flask import jsonify
+from flask import request
+from flask.typing import ResponseReturnValue
 
+from flask_namedsessions import end_user_sessions
+from flask_namedsessions import session_delete_expired
+from flask_namedsessions import session_start
 from flask_namedsessions.extension import get_state
 
 #: The Redis database the cache tests use, and a second one for tests that
@@ -217,3 +223,57 @@ class Background:
         if self.error is not None:
             raise self.error
         return self.response
+
+
+def add_views(app: Flask, created: t.Mapping[str, str]) -> None:
+    """The views the cache tests drive: ``/create`` stores ``created``, the
+    others act on the session whose ID is ``?sid=``."""
+
+    def start() -> t.Any:
+        return session_start("cart", id=request.args.get("sid"), use_none=True)
+
+    @app.route("/create")
+    def create() -> str:
+        s = start()
+        for var, value in created.items():
+            s[var] = value
+        return s.id
+
+    @app.route("/read")
+    def read() -> ResponseReturnValue:
+        s = start()
+        return jsonify(result=s.result, id=s.id, values={k: s.get(k) for k in s})
+
+    @app.route("/set/<var>/<value>")
+    def set_(var: str, value: str) -> str:
+        start()[var] = value
+        return ""
+
+    @app.route("/remove/<var>")
+    def remove(var: str) -> str:
+        start().remove_var(var)
+        return ""
+
+    @app.route("/end")
+    def end() -> str:
+        start().end()
+        return ""
+
+    @app.route("/regenerate")
+    def regenerate() -> str:
+        s = start()
+        s.regenerate_id()
+        return s.id
+
+    @app.route("/bind/<user>")
+    def bind(user: str) -> str:
+        start().bind_user(user)
+        return ""
+
+    @app.route("/revoke/<user>")
+    def revoke(user: str) -> str:
+        return str(end_user_sessions(user))
+
+    @app.route("/cleanup")
+    def cleanup() -> str:
+        return str(session_delete_expired())

@@ -18,11 +18,10 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from flask_namedsessions import end_user_sessions
-from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
 from flask_namedsessions import SessionStoreError
 from flask_namedsessions.extension import get_state
+from tests.cache_support import add_views
 from tests.cache_support import cache_url  # noqa: F401 - fixture
 from tests.cache_support import cached_app  # noqa: F401 - fixture
 from tests.cache_support import count_cache
@@ -30,58 +29,10 @@ from tests.cache_support import count_cache
 TEN = [f"v{i}" for i in range(10)]
 
 
-def add_views(app: Flask) -> None:
-    @app.route("/create")
-    def create() -> str:
-        s = session_start("cart", id=request.args.get("sid"), use_none=True)
-        for var in TEN:
-            s[var] = var
-        return s.id
-
-    @app.route("/read")
-    def read() -> ResponseReturnValue:
-        s = session_start("cart", id=request.args.get("sid"), use_none=True)
-        return jsonify(result=s.result, id=s.id, values={k: s.get(k) for k in s})
-
-    @app.route("/set/<var>/<value>")
-    def set_(var: str, value: str) -> str:
-        session_start("cart", id=request.args.get("sid"), use_none=True)[var] = value
-        return ""
-
-    @app.route("/remove/<var>")
-    def remove(var: str) -> str:
-        session_start("cart", id=request.args.get("sid"), use_none=True).remove_var(var)
-        return ""
-
-    @app.route("/end")
-    def end() -> str:
-        session_start("cart", id=request.args.get("sid"), use_none=True).end()
-        return ""
-
-    @app.route("/regenerate")
-    def regenerate() -> str:
-        s = session_start("cart", id=request.args.get("sid"), use_none=True)
-        s.regenerate_id()
-        return s.id
-
-    @app.route("/bind/<user>")
-    def bind(user: str) -> str:
-        session_start("cart", id=request.args.get("sid"), use_none=True).bind_user(user)
-        return ""
-
-    @app.route("/revoke/<user>")
-    def revoke(user: str) -> str:
-        return str(end_user_sessions(user))
-
-    @app.route("/cleanup")
-    def cleanup() -> str:
-        return str(session_delete_expired())
-
-
 @pytest.fixture
 def app(cached_app: t.Callable[..., Flask]) -> Flask:  # noqa: F811
     app = cached_app()
-    add_views(app)
+    add_views(app, {var: var for var in TEN})
     return app
 
 
@@ -160,7 +111,7 @@ def test_absolute_timeout_holds_on_cached_sessions(
     clock: t.Any,
 ) -> None:
     app = cached_app(NAMEDSESSIONS_ABSOLUTE_TIMEOUT=20)
-    add_views(app)
+    add_views(app, {var: var for var in TEN})
     client = app.test_client()
     sid = client.get("/create").text
     read(client, sid)
@@ -357,7 +308,7 @@ def test_apps_with_tables_of_their_own_share_a_cache(
     same cache and cache prefix, is unknown there, as it is in its SQL."""
     apps = [cached_app(NAMEDSESSIONS_TABLE_PREFIX=p) for p in ("shop_", "blog_")]
     for each in apps:
-        add_views(each)
+        add_views(each, {var: var for var in TEN})
     shop, blog = (each.test_client() for each in apps)
     sid = shop.get("/create").text
     assert read(shop, sid)["values"]["v1"] == "v1"

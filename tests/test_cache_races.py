@@ -18,58 +18,12 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from flask_namedsessions import end_user_sessions
-from flask_namedsessions import session_delete_expired
 from flask_namedsessions import session_start
+from tests.cache_support import add_views
 from tests.cache_support import Background
 from tests.cache_support import cache_url  # noqa: F401 - fixture
 from tests.cache_support import cached_app  # noqa: F401 - fixture
 from tests.cache_support import Hold
-
-
-def add_views(app: Flask) -> None:
-    def start() -> t.Any:
-        return session_start("cart", id=request.args.get("sid"), use_none=True)
-
-    @app.route("/create")
-    def create() -> str:
-        s = start()
-        s["a"], s["b"] = "a0", "b0"
-        return s.id
-
-    @app.route("/read")
-    def read() -> ResponseReturnValue:
-        s = start()
-        return jsonify(result=s.result, values={k: s.get(k) for k in s})
-
-    @app.route("/set/<var>/<value>")
-    def set_(var: str, value: str) -> str:
-        start()[var] = value
-        return ""
-
-    @app.route("/end")
-    def end() -> str:
-        start().end()
-        return ""
-
-    @app.route("/regenerate")
-    def regenerate() -> str:
-        s = start()
-        s.regenerate_id()
-        return s.id
-
-    @app.route("/bind/<user>")
-    def bind(user: str) -> str:
-        start().bind_user(user)
-        return ""
-
-    @app.route("/revoke/<user>")
-    def revoke(user: str) -> str:
-        return str(end_user_sessions(user))
-
-    @app.route("/cleanup")
-    def cleanup() -> str:
-        return str(session_delete_expired())
 
 
 @pytest.fixture
@@ -77,7 +31,7 @@ def apps(cached_app: t.Callable[..., Flask]) -> tuple[Flask, Flask]:  # noqa: F8
     """Two apps on one database and one cache: two workers."""
     pair = cached_app(), cached_app()
     for app in pair:
-        add_views(app)
+        add_views(app, {"a": "a0", "b": "b0"})
     return pair
 
 
